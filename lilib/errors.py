@@ -1,0 +1,115 @@
+"""Exceptions raised by lilib.
+
+Every error a user can provoke with bad input is a :class:`LilibError`, so
+``except LilibError`` catches them all.  Messages name the file, line or
+argument at fault and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = [
+    "LilibError",
+    "InputFileError",
+    "FileFormatError",
+    "ArgumentError",
+    "UnknownNameError",
+    "UnknownStructureError",
+    "UnsupportedElementError",
+    "DataNotFoundError",
+]
+
+
+class LilibError(Exception):
+    """Base class of every error lilib raises on purpose."""
+
+    _init_args: tuple = ()
+
+    def __reduce__(self):
+        # Subclasses build their message from several arguments; pickle (process pools, dask)
+        # must call __init__ with those, not with the message.
+        if self._init_args:
+            return (type(self), self._init_args)
+        return super().__reduce__()
+
+
+class InputFileError(LilibError):
+    """A file that cannot be used; carries ``path`` and, where known, ``line`` (1-based)."""
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
+        self._init_args = (path, message, line)
+        self.path = Path(path)
+        self.line = line
+        self.reason = message
+        where = f"{self.path}:{line}" if line is not None else f"{self.path}"
+        super().__init__(f"{where}: {message}")
+
+
+class FileFormatError(InputFileError):
+    """A file whose content does not follow its format (truncated, inconsistent, unparsable)."""
+
+
+class ArgumentError(LilibError, ValueError):
+    """A function argument with an invalid value; carries the argument's ``name``."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self._init_args = (name, message)
+        self.name = name
+        self.reason = message
+        super().__init__(f"argument {name!r}: {message}")
+
+
+class UnknownNameError(LilibError, KeyError):
+    """A name looked up in a fixed collection that does not hold it; suggests close matches."""
+
+    kind = "name"
+
+    def __init__(self, name: str, choices: Iterable[str]) -> None:
+        self.name = name
+        self.choices = sorted(choices)
+        self._init_args = (name, self.choices)
+        lowered = {c.lower(): c for c in self.choices}
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.5)
+        self.suggestions = [lowered[c] for c in close]
+        message = f"unknown {self.kind} {name!r}"
+        if self.suggestions:
+            message += f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?"
+        else:
+            message += f"; known: {', '.join(self.choices)}"
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class UnknownStructureError(UnknownNameError):
+    """A structure name that the structure library does not hold."""
+
+    kind = "structure"
+
+
+class UnsupportedElementError(LilibError):
+    """An element that a method, model or table does not cover."""
+
+    def __init__(self, element: str, what: str) -> None:
+        self._init_args = (element, what)
+        self.element = element
+        self.what = what
+        super().__init__(f"element {element!r} is not covered by {what}")
+
+
+class DataNotFoundError(LilibError, FileNotFoundError):
+    """A data file or directory lilib needs is missing; says where it looked."""
+
+    def __init__(self, what: str, looked: Iterable[str | Path]) -> None:
+        self.what = what
+        self.looked = [Path(p) for p in looked]
+        self._init_args = (what, self.looked)
+        places = ", ".join(str(p) for p in self.looked) or "nowhere"
+        super().__init__(f"{what} not found (looked in: {places})")
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -1,0 +1,10 @@
+"""Interactive explorers for lilib results (ipywidgets + nglview).
+
+Widgets display what :mod:`lilib` computes; they never compute physics themselves.
+"""
+
+from __future__ import annotations
+
+from widgets.structure_view import StructureView, show_structure
+
+__all__ = ["StructureView", "show_structure"]
