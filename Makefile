@@ -70,7 +70,7 @@ lock:
 	build/lock-venv/bin/python -m pip install -q ".[all]"
 	( echo "# Full environment of 'pip install .[all]' resolved on $$(date -u +%F) with $$(build/lock-venv/bin/python -V)."; \
 	  echo "# Regenerate with 'make lock'; 'make install' uses it as pip constraints."; \
-	  build/lock-venv/bin/python -m pip freeze --exclude-editable --exclude lilib ) > constraints.txt
+	  build/lock-venv/bin/python -m pip freeze --all --exclude-editable --exclude lilib --exclude pip ) > constraints.txt
 	rm -rf build/lock-venv
 
 nb-clean: $(STAMP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["quick", "package_data_dir", "shared_data_dir", "cache_dir"]
+__all__ = ["cache_dir", "package_data_dir", "quick", "shared_data_dir"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}

@@ -12,14 +12,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = [
-    "LilibError",
-    "InputFileError",
-    "FileFormatError",
     "ArgumentError",
+    "DataNotFoundError",
+    "FileFormatError",
+    "InputFileError",
+    "LilibError",
     "UnknownNameError",
     "UnknownStructureError",
     "UnsupportedElementError",
-    "DataNotFoundError",
 ]
 
 

@@ -122,15 +122,23 @@ def smoke() -> int:
         assert meta["source_sha256"] == source_digest(entry)
         charge = sum(entry.oxidation_states[s] for s in symbols)
         assert charge == 0, charge
-        print(f"smoke OK: {counts}, Ewald {meta['ewald_energy_eV']:.4f} eV, density {density_g_cm3(atoms):.3f} g/cm3")
+        print(
+            f"smoke OK: {counts}, Ewald {meta['ewald_energy_eV']:.4f} eV, density {density_g_cm3(atoms):.3f} g/cm3"
+        )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help="entries to order (default: every disordered entry)")
-    parser.add_argument("--smoke", action="store_true", help="fast self-check in a temporary directory")
-    parser.add_argument("--out", type=Path, default=None, help="output directory (default: the package's)")
+    parser.add_argument(
+        "names", nargs="*", help="entries to order (default: every disordered entry)"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="fast self-check in a temporary directory"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output directory (default: the package's)"
+    )
     parser.add_argument("--starts", type=int, default=8, help="random starts per entry (default 8)")
     args = parser.parse_args(argv)
     if args.smoke:

@@ -6,7 +6,9 @@ from lilib import config
 from lilib.errors import ArgumentError
 
 
-@pytest.mark.parametrize(("value", "expected"), [("1", True), ("TRUE", True), ("0", False), ("", False)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [("1", True), ("TRUE", True), ("0", False), ("", False)]
+)
 def test_quick_mode_switch(monkeypatch, value, expected):
     monkeypatch.setenv("LILIB_QUICK", value)
     assert config.quick() is expected

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 NAME = re.compile(r"^(\d\d_[a-z0-9_]+|widget_gallery)\.ipynb$")
 
-_spec = importlib.util.spec_from_file_location("clean_notebooks", ROOT / "scripts/clean_notebooks.py")
+_spec = importlib.util.spec_from_file_location(
+    "clean_notebooks", ROOT / "scripts/clean_notebooks.py"
+)
 clean_notebooks = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(clean_notebooks)
 
@@ -40,13 +42,17 @@ def test_notebook_has_parameters_cell_reading_quick_mode(path):
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert params, f"{path.name}: no code cell tagged 'parameters'"
     assert params[0] is code[0], f"{path.name}: the parameters cell must be the first code cell"
-    assert "quick()" in params[0].source, f"{path.name}: parameters cell must read lilib.config.quick()"
+    assert "quick()" in params[0].source, (
+        f"{path.name}: parameters cell must read lilib.config.quick()"
+    )
 
 
 def test_cleaner_strips_unchecked_outputs_and_keeps_checked_text():
     nb = nbformat.v4.new_notebook()
     plain = nbformat.v4.new_code_cell("1 + 1")
-    plain.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
+    plain.outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)
+    ]
     plain.execution_count = 1
     checked = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(2)")
     checked.outputs = [

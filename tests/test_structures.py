@@ -48,7 +48,7 @@ def _min_factor(a: str, b: str) -> float:
 
 def test_data_directory_scans_cleanly():
     assert SCAN_ERROR is None, f"a data file is malformed: {SCAN_ERROR}"
-    assert NAMES == sorted(NAMES)
+    assert sorted(NAMES) == NAMES
     assert NAMES, "the structure library is empty"
 
 
@@ -87,7 +87,9 @@ def test_no_short_contacts(name):
     symbols = atoms.get_chemical_symbols()
     for a, b, dist in zip(i, j, d):
         sa, sb = symbols[a], symbols[b]
-        limit = _min_factor(sa, sb) * (covalent_radii[atomic_numbers[sa]] + covalent_radii[atomic_numbers[sb]])
+        limit = _min_factor(sa, sb) * (
+            covalent_radii[atomic_numbers[sa]] + covalent_radii[atomic_numbers[sb]]
+        )
         assert dist >= limit, f"{name}: {sa}{a}-{sb}{b} at {dist:.3f} Å < {limit:.3f} Å"
 
 
@@ -100,7 +102,9 @@ def test_spacegroup_recovered(name):
     expected = structures.info(name).spacegroup_number
     found = set()
     for symprec in (1e-3, 1e-2):
-        with warnings.catch_warnings():  # spglib 2.x warns about its legacy error handling on every call
+        with (
+            warnings.catch_warnings()
+        ):  # spglib 2.x warns about its legacy error handling on every call
             warnings.simplefilter("ignore", DeprecationWarning)
             dataset = spglib.get_symmetry_dataset(cell, symprec=symprec)
         found.add(None if dataset is None else dataset.number)
@@ -113,7 +117,9 @@ def test_wyckoff_multiplicities(name):
     entry = structures.info(name)
     for site, orbit in zip(entry.sites, site_orbits(entry)):
         if site.multiplicity is not None:
-            assert len(orbit) == site.multiplicity, f"{name} {site.label}: {len(orbit)} positions, {site.wyckoff}"
+            assert len(orbit) == site.multiplicity, (
+                f"{name} {site.label}: {len(orbit)} positions, {site.wyckoff}"
+            )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -135,8 +141,18 @@ def test_metadata_and_doi(name):
     entry = structures.info(name)
     assert entry.doi.startswith("10.")
     atoms = structures.load(name)
-    for key in ("name", "title", "family", "spacegroup_symbol", "spacegroup_number", "doi", "reference",
-                "ordered_approximant", "dx_g_cm3", "temperature_K"):
+    for key in (
+        "name",
+        "title",
+        "family",
+        "spacegroup_symbol",
+        "spacegroup_number",
+        "doi",
+        "reference",
+        "ordered_approximant",
+        "dx_g_cm3",
+        "temperature_K",
+    ):
         assert key in atoms.info
     assert atoms.info["name"] == name
     json.dumps({k: v for k, v in atoms.info.items()})  # plain Python only
@@ -148,7 +164,9 @@ def test_pymatgen_views(name):
     entry = structures.info(name)
     published = structures.load_pymatgen(name, ordered=False)
     assert len(published) == sum(len(o) for o in site_orbits(entry))
-    assert all(getattr(sp, "oxi_state", None) is not None for site in published for sp in site.species)
+    assert all(
+        getattr(sp, "oxi_state", None) is not None for site in published for sp in site.species
+    )
     assert published.is_ordered == entry.is_ordered
     ordered = structures.load_pymatgen(name)
     assert ordered.is_ordered and len(ordered) == len(structures.load(name))
@@ -202,8 +220,23 @@ def test_unknown_name_suggests():
 def test_table():
     df = structures.table()
     assert len(df) == len(NAMES)
-    for col in ("name", "formula", "family", "spacegroup", "Z", "a", "b", "c", "alpha", "beta", "gamma",
-                "density_g_cm3", "dx_g_cm3", "doi", "ordered_approximant"):
+    for col in (
+        "name",
+        "formula",
+        "family",
+        "spacegroup",
+        "Z",
+        "a",
+        "b",
+        "c",
+        "alpha",
+        "beta",
+        "gamma",
+        "density_g_cm3",
+        "dx_g_cm3",
+        "doi",
+        "ordered_approximant",
+    ):
         assert col in df.columns
 
 
@@ -266,7 +299,9 @@ def test_good_file_builds(tmp_path):
 def test_order_script_smoke():
     out = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "order_structures.py"), "--smoke"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     assert "smoke OK" in out.stdout
@@ -309,8 +344,15 @@ def test_stale_or_missing_approximant_is_refused(tmp_path):
         _ordered_atoms(entry)
     ordered = tmp_path / "ordered"
     ordered.mkdir()
-    (ordered / "toy-disordered.json").write_text(json.dumps({
-        "source_sha256": "0" * 64, "cell": np.eye(3).tolist(), "species": ["Li"], "frac_coords": [[0, 0, 0]],
-    }))
+    (ordered / "toy-disordered.json").write_text(
+        json.dumps(
+            {
+                "source_sha256": "0" * 64,
+                "cell": np.eye(3).tolist(),
+                "species": ["Li"],
+                "frac_coords": [[0, 0, 0]],
+            }
+        )
+    )
     with pytest.raises(FileFormatError, match="stale"):
         _ordered_atoms(entry)

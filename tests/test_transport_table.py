@@ -26,8 +26,11 @@ SIGMA_RANGE = (1e-12, 1e3)  # mS/cm (1e-15 .. 1 S/cm)
 #    a genuine printed value, far below anything measurable);
 #  Li7GePS8 sigma_calc 10^-13 [100,240]: printed value, flagged as implausible (probably the
 #    LGPS row's spilled sigma(cal) cell).
-SIGMA_OUTLIERS = {("LiF", "sigma_calc_low_mS_cm"): 1e-28, ("Li7GePS8", "sigma_calc_low_mS_cm"): 1e-13,
-                  ("Li7GePS8", "sigma_calc_high_mS_cm"): 1e-13}
+SIGMA_OUTLIERS = {
+    ("LiF", "sigma_calc_low_mS_cm"): 1e-28,
+    ("Li7GePS8", "sigma_calc_low_mS_cm"): 1e-13,
+    ("Li7GePS8", "sigma_calc_high_mS_cm"): 1e-13,
+}
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_59ed707ab38198c4.txt"
 
@@ -44,6 +47,7 @@ def row(df: pd.DataFrame, material: str) -> pd.Series:
 
 
 # --- a small independent parser of the printed cells -------------------------------
+
 
 def norm(cell: str) -> str:
     """The normalisation used for ``*_text``: LaTeX markup and spaces dropped."""
@@ -78,13 +82,20 @@ def refs(text: str) -> list[int]:
 
 # --- structure ---------------------------------------------------------------------
 
+
 def test_shape_order_and_categories(df):
     assert len(df) == 85
     assert df["seed_order"].tolist() == list(range(1, 86))
     assert df["seed_line"].is_monotonic_increasing
     blocks = [(k, len(list(g))) for k, g in itertools.groupby(df["category"])]
-    assert blocks == [("Anode", 4), ("SEI", 8), ("Sulfide electrolyte", 18), ("Oxide electrolyte", 27),
-                      ("Halide electrolyte", 24), ("Cathode", 4)]
+    assert blocks == [
+        ("Anode", 4),
+        ("SEI", 8),
+        ("Sulfide electrolyte", 18),
+        ("Oxide electrolyte", 27),
+        ("Halide electrolyte", 24),
+        ("Cathode", 4),
+    ]
     assert df["material"].is_unique
     assert df["material"].str.len().gt(0).all()
 
@@ -109,6 +120,7 @@ def test_default_path_is_the_package_csv(df):
 
 
 # --- values ------------------------------------------------------------------------
+
 
 def test_low_le_high_and_paired(df):
     for q, lo, hi in QUANTS:
@@ -178,7 +190,10 @@ def test_clean_rows_keep_printed_columns(df):
     for _, r in clean.iterrows():
         cells = _seed_cells(r["seed_row"])
         for (q, _, _), cell in zip(QUANTS, cells):
-            assert r[f"{q}_text"] == (norm(cell.strip()) if cell.strip() else ""), (r["material"], q)
+            assert r[f"{q}_text"] == (norm(cell.strip()) if cell.strip() else ""), (
+                r["material"],
+                q,
+            )
         assert r["note"]
 
 
@@ -193,26 +208,60 @@ def test_reconstruction_loses_and_invents_nothing(df):
 
 # exact rows, values read from the seed (clean rows first, then reconstructed ones)
 EXACT = {
-    "Li": dict(Ea_exp=(0.52, 0.57), Ea_calc=(0.575, 0.575), D_exp=(5e-11, 9e-11), D_calc=(1e-11, 1e-10)),
-    "LiC6": dict(Ea_exp=(0.27, 0.55), Ea_calc=(0.283, 0.283), D_exp=(3.8e-11, 7.6e-11), D_calc=(9e-12, 9e-12)),
-    "LiC12": dict(Ea_exp=(0.17, 0.17), Ea_calc=(0.297, 0.297), D_exp=(1.46e-10, 1.46e-10), D_calc=(9e-12, 9e-12)),
+    "Li": dict(
+        Ea_exp=(0.52, 0.57), Ea_calc=(0.575, 0.575), D_exp=(5e-11, 9e-11), D_calc=(1e-11, 1e-10)
+    ),
+    "LiC6": dict(
+        Ea_exp=(0.27, 0.55), Ea_calc=(0.283, 0.283), D_exp=(3.8e-11, 7.6e-11), D_calc=(9e-12, 9e-12)
+    ),
+    "LiC12": dict(
+        Ea_exp=(0.17, 0.17),
+        Ea_calc=(0.297, 0.297),
+        D_exp=(1.46e-10, 1.46e-10),
+        D_calc=(9e-12, 9e-12),
+    ),
     "Li4Ti5O12": dict(Ea_exp=(0.2, 0.48), D_exp=(1.15e-11, 6.8e-11), sigma_exp=(5.96e-4, 5.96e-4)),
     "Li3N": dict(Ea_exp=(0.41, 0.68), D_exp=(2.53e-13, 3.49e-10), sigma_exp=(0.16, 0.58)),
     "Li7P3S11": dict(Ea_exp=(0.18, 0.18), sigma_exp=(17.0, 17.0)),
     "Li6PS5Cl": dict(Ea_exp=(0.33, 0.33), sigma_exp=(0.62, 2.4)),
-    "Li10SiP2S12": dict(Ea_exp=(0.23, 0.27), Ea_calc=(0.24, 0.24), D_exp=(1.4e-8, 1.8e-8), D_calc=(4.4e-8, 4.4e-8),
-                        sigma_exp=(7.0, 7.0)),
-    "Li7La3Zr2O12": dict(Ea_exp=(0.32, 0.32), Ea_calc=(0.25, 0.25), sigma_exp=(0.3, 0.3), sigma_calc=(0.03, 0.03)),
+    "Li10SiP2S12": dict(
+        Ea_exp=(0.23, 0.27),
+        Ea_calc=(0.24, 0.24),
+        D_exp=(1.4e-8, 1.8e-8),
+        D_calc=(4.4e-8, 4.4e-8),
+        sigma_exp=(7.0, 7.0),
+    ),
+    "Li7La3Zr2O12": dict(
+        Ea_exp=(0.32, 0.32), Ea_calc=(0.25, 0.25), sigma_exp=(0.3, 0.3), sigma_calc=(0.03, 0.03)
+    ),
     "Li6.25Ga0.25La3Zr2O12": dict(Ea_exp=(0.25, 0.25), sigma_exp=(1.46, 1.46)),
-    "LiCoO2": dict(Ea_exp=(0.3, 0.3), Ea_calc=(0.31, 0.31), D_exp=(1e-16, 1e-11), D_calc=(7.3e-19, 7.3e-19)),
+    "LiCoO2": dict(
+        Ea_exp=(0.3, 0.3), Ea_calc=(0.31, 0.31), D_exp=(1e-16, 1e-11), D_calc=(7.3e-19, 7.3e-19)
+    ),
     # reconstructed
-    "Li10GeP2S12": dict(Ea_exp=(0.21, 0.24), Ea_calc=(0.22, 0.23), D_exp=(2.2e-8, 2.2e-8), D_calc=(1e-7, 1e-7),
-                        sigma_exp=(12.0, 12.0)),
-    "LiF": dict(Ea_exp=(1.99, 1.99), Ea_calc=(2.03, 2.03), D_calc=(3.5e-16, 3.5e-16), sigma_exp=(1e-11, 1e-6),
-                sigma_calc=(1e-28, 1e-4)),
-    "Li9.54Si1.74P1.44S11.7Cl0.3": dict(Ea_exp=(0.19, 0.19), sigma_exp=(25.0, 25.0), sigma_calc=(23.0, 23.0)),
-    "Li3InCl6": dict(Ea_exp=(0.326, 0.347), Ea_calc=(0.2, 0.2), sigma_exp=(1.49, 2.04), sigma_calc=(6.0, 21.0)),
-    "Li3YCl6": dict(Ea_exp=(0.40, 0.45), Ea_calc=(0.19, 0.19), sigma_exp=(0.095, 0.5), sigma_calc=(14.0, 14.0)),
+    "Li10GeP2S12": dict(
+        Ea_exp=(0.21, 0.24),
+        Ea_calc=(0.22, 0.23),
+        D_exp=(2.2e-8, 2.2e-8),
+        D_calc=(1e-7, 1e-7),
+        sigma_exp=(12.0, 12.0),
+    ),
+    "LiF": dict(
+        Ea_exp=(1.99, 1.99),
+        Ea_calc=(2.03, 2.03),
+        D_calc=(3.5e-16, 3.5e-16),
+        sigma_exp=(1e-11, 1e-6),
+        sigma_calc=(1e-28, 1e-4),
+    ),
+    "Li9.54Si1.74P1.44S11.7Cl0.3": dict(
+        Ea_exp=(0.19, 0.19), sigma_exp=(25.0, 25.0), sigma_calc=(23.0, 23.0)
+    ),
+    "Li3InCl6": dict(
+        Ea_exp=(0.326, 0.347), Ea_calc=(0.2, 0.2), sigma_exp=(1.49, 2.04), sigma_calc=(6.0, 21.0)
+    ),
+    "Li3YCl6": dict(
+        Ea_exp=(0.40, 0.45), Ea_calc=(0.19, 0.19), sigma_exp=(0.095, 0.5), sigma_calc=(14.0, 14.0)
+    ),
     "Li3ScCl6": dict(Ea_exp=(0.36, 0.36), sigma_exp=(3.0, 3.0), sigma_calc=(5.1, 29.0)),
     "Li3HoCl6": dict(Ea_calc=(0.19, 0.19), sigma_calc=(21.0, 21.0)),
     "Li6BaLa2Ta2O12": dict(Ea_exp=(0.40, 0.44), sigma_exp=(0.013, 0.04)),
@@ -253,6 +302,7 @@ def test_seed_rows_match_seed_file(df):
 
 
 # --- malformed files -------------------------------------------------------------------
+
 
 def _copy_with(tmp_path: Path, lineno: int, edit) -> Path:
     lines = transport_table_path().read_text(encoding="utf-8").splitlines(keepends=True)

@@ -47,9 +47,7 @@ class ColorMap:
                 for name, color in self.categories
             )
             return f'<div class="lilib-legend">{title}<br>{swatches}</div>'
-        stops = ", ".join(
-            to_hex(colormaps[self.cmap](x)) for x in np.linspace(0.0, 1.0, 11)
-        )
+        stops = ", ".join(to_hex(colormaps[self.cmap](x)) for x in np.linspace(0.0, 1.0, 11))
         return (
             f'<div class="lilib-legend">{title}<br>'
             f'<span style="margin-right:6px">{self.vmin:.3g}</span>'

@@ -49,7 +49,9 @@ def _as_frames(structure: Atoms | Sequence[Atoms]) -> list[Atoms]:
         return [structure.to_ase_atoms()]
     frames = list(structure)
     if not frames or not all(isinstance(f, Atoms) for f in frames):
-        raise ArgumentError("structure", "expected ase.Atoms, a pymatgen Structure or a list of Atoms")
+        raise ArgumentError(
+            "structure", "expected ase.Atoms, a pymatgen Structure or a list of Atoms"
+        )
     symbols = frames[0].get_chemical_symbols()
     for i, frame in enumerate(frames):
         if frame.get_chemical_symbols() != symbols:

@@ -23,7 +23,7 @@ import pandas as pd
 from lilib.config import package_data_dir
 from lilib.errors import DataNotFoundError, FileFormatError
 
-__all__ = ["transport_table", "TRANSPORT_QUANTITIES", "TRANSPORT_UNITS", "transport_table_path"]
+__all__ = ["TRANSPORT_QUANTITIES", "TRANSPORT_UNITS", "transport_table", "transport_table_path"]
 
 #: The six quantities of the table: (column prefix, column unit suffix, unit).
 TRANSPORT_QUANTITIES: tuple[tuple[str, str, str], ...] = (
@@ -62,9 +62,15 @@ def _float(path: Path, line: int, column: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise FileFormatError(path, f"column {column!r}: {text!r} is not a number", line=line) from None
+        raise FileFormatError(
+            path, f"column {column!r}: {text!r} is not a number", line=line
+        ) from None
     if not math.isfinite(value):
-        raise FileFormatError(path, f"column {column!r}: {text!r} is not a finite number (leave the cell empty)", line=line)
+        raise FileFormatError(
+            path,
+            f"column {column!r}: {text!r} is not a finite number (leave the cell empty)",
+            line=line,
+        )
     return value
 
 
@@ -72,19 +78,27 @@ def _int(path: Path, line: int, column: str, text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise FileFormatError(path, f"column {column!r}: {text!r} is not an integer", line=line) from None
+        raise FileFormatError(
+            path, f"column {column!r}: {text!r} is not an integer", line=line
+        ) from None
 
 
 def _check_record(path: Path, line: int, rec: dict) -> None:
     for q, suffix, _ in TRANSPORT_QUANTITIES:
         lo, hi = rec[f"{q}_low_{suffix}"], rec[f"{q}_high_{suffix}"]
         if math.isnan(lo) != math.isnan(hi):
-            raise FileFormatError(path, f"{q}: low and high must both be given or both be empty", line=line)
+            raise FileFormatError(
+                path, f"{q}: low and high must both be given or both be empty", line=line
+            )
         if not math.isnan(lo):
             if lo > hi:
                 raise FileFormatError(path, f"{q}: low {lo!r} > high {hi!r}", line=line)
             if rec[f"{q}_text"] == "":
-                raise FileFormatError(path, f"{q}: numbers given but {q}_text (the cell as printed) is empty", line=line)
+                raise FileFormatError(
+                    path,
+                    f"{q}: numbers given but {q}_text (the cell as printed) is empty",
+                    line=line,
+                )
 
 
 def transport_table(path: str | Path | None = None) -> pd.DataFrame:
@@ -119,21 +133,30 @@ def transport_table(path: str | Path | None = None) -> pd.DataFrame:
                 missing = [c for c in _COLUMNS if c not in header]
                 extra = [c for c in header if c not in _COLUMNS]
                 raise FileFormatError(
-                    path, f"unexpected header (missing: {missing or 'none'}; unknown: {extra or 'none'}; "
-                    "or columns out of order)", line=1)
+                    path,
+                    f"unexpected header (missing: {missing or 'none'}; unknown: {extra or 'none'}; "
+                    "or columns out of order)",
+                    line=1,
+                )
             for row in reader:
                 line = reader.line_num
                 if not row:
                     raise FileFormatError(path, "empty line", line=line)
                 if len(row) != len(_COLUMNS):
-                    raise FileFormatError(path, f"expected {len(_COLUMNS)} fields, found {len(row)}", line=line)
+                    raise FileFormatError(
+                        path, f"expected {len(_COLUMNS)} fields, found {len(row)}", line=line
+                    )
                 rec: dict = dict(zip(_COLUMNS, row))
                 for col in _FLOAT:
                     rec[col] = _float(path, line, col, rec[col])
                 for col in _INT:
                     rec[col] = _int(path, line, col, rec[col])
                 if rec["reconstructed"] not in ("true", "false"):
-                    raise FileFormatError(path, f"column 'reconstructed': {rec['reconstructed']!r} is not true/false", line=line)
+                    raise FileFormatError(
+                        path,
+                        f"column 'reconstructed': {rec['reconstructed']!r} is not true/false",
+                        line=line,
+                    )
                 rec["reconstructed"] = rec["reconstructed"] == "true"
                 if not rec["material"]:
                     raise FileFormatError(path, "empty 'material'", line=line)
@@ -148,7 +171,9 @@ def transport_table(path: str | Path | None = None) -> pd.DataFrame:
     df[_INT] = df[_INT].astype("int64")
     df["reconstructed"] = df["reconstructed"].astype(bool)
     df.attrs["units"] = dict(TRANSPORT_UNITS)
-    df.attrs["source"] = ("Fu Z-H, Chen X, Zhang Q. Review on the lithium transport mechanism in "
-                          "solid-state battery materials. Table 1")
+    df.attrs["source"] = (
+        "Fu Z-H, Chen X, Zhang Q. Review on the lithium transport mechanism in "
+        "solid-state battery materials. Table 1"
+    )
     df.attrs["path"] = str(path)
     return df

@@ -1,11 +1,11 @@
 """Named crystal structures built from published crystallographic data, with citations.
 
 >>> from lilib import structures
->>> structures.names()[:3]                         # every library key, sorted
->>> atoms = structures.load("lgps")               # case-insensitive, aliases accepted
+>>> structures.names()[:3]  # every library key, sorted
+>>> atoms = structures.load("lgps")  # case-insensitive, aliases accepted
 >>> atoms.info["doi"], atoms.info["ordered_approximant"]
->>> structures.load_pymatgen("Li10GeP2S12", ordered=False)   # published partial occupancies
->>> structures.table()                             # one row per entry (pandas)
+>>> structures.load_pymatgen("Li10GeP2S12", ordered=False)  # published partial occupancies
+>>> structures.table()  # one row per entry (pandas)
 
 Each entry is one JSON file in ``lilib/structures/data`` (schema: ``data/SCHEMA.md``)
 holding the published asymmetric unit, lattice, space group, the crystallographic
@@ -23,16 +23,22 @@ from pathlib import Path
 
 from lilib.errors import DataNotFoundError, FileFormatError, UnknownStructureError
 
-from ._build import density_g_cm3, ordered_atoms_from_published, published_structure, read_ordered_file, source_digest
+from ._build import (
+    density_g_cm3,
+    ordered_atoms_from_published,
+    published_structure,
+    read_ordered_file,
+    source_digest,
+)
 from ._entries import SiteInfo, StructureInfo, data_dir, ordered_dir, scan
 
 __all__ = [
-    "StructureInfo",
     "SiteInfo",
-    "names",
+    "StructureInfo",
+    "info",
     "load",
     "load_pymatgen",
-    "info",
+    "names",
     "table",
 ]
 
@@ -41,9 +47,7 @@ _CACHE: dict[tuple, dict[str, StructureInfo]] = {}
 
 def _registry(directory: Path | None = None) -> dict[str, StructureInfo]:
     directory = Path(directory) if directory is not None else data_dir()
-    key = (str(directory),) + tuple(
-        (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.json"))
-    )
+    key = (str(directory), *tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.json"))))
     if key not in _CACHE:
         _CACHE.clear()
         _CACHE[key] = scan(directory)
@@ -165,4 +169,3 @@ def table():
             }
         )
     return pd.DataFrame(rows)
-

@@ -27,11 +27,11 @@ from ._entries import StructureInfo
 
 __all__ = [
     "ase_setting",
-    "site_orbits",
-    "published_structure",
-    "ordered_atoms_from_published",
-    "read_ordered_file",
     "density_g_cm3",
+    "ordered_atoms_from_published",
+    "published_structure",
+    "read_ordered_file",
+    "site_orbits",
     "source_digest",
 ]
 
@@ -113,6 +113,7 @@ def source_digest(info: StructureInfo) -> str:
         "nominal_formula": info.nominal_formula,
         "Z": info.Z,
         "oxidation_states": info.oxidation_states,
+        "approximant_exclude": list(info.approximant_exclude),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -131,10 +132,15 @@ def read_ordered_file(path: Path) -> tuple[Atoms, dict]:
         symbols = list(raw["species"])
         frac = np.asarray(raw["frac_coords"], dtype=float)
     except (KeyError, TypeError, ValueError) as exc:
-        raise FileFormatError(path, f"missing or malformed cell/species/frac_coords: {exc}") from exc
+        raise FileFormatError(
+            path, f"missing or malformed cell/species/frac_coords: {exc}"
+        ) from exc
     if cell.shape != (3, 3) or frac.shape != (len(symbols), 3):
-        raise FileFormatError(path, f"shapes do not match: cell {cell.shape}, frac_coords {frac.shape}, "
-                                    f"{len(symbols)} species")
+        raise FileFormatError(
+            path,
+            f"shapes do not match: cell {cell.shape}, frac_coords {frac.shape}, "
+            f"{len(symbols)} species",
+        )
     atoms = Atoms(symbols=symbols, scaled_positions=frac, cell=cell, pbc=True)
     meta = {k: v for k, v in raw.items() if k not in ("cell", "species", "frac_coords")}
     return atoms, meta

@@ -90,6 +90,10 @@ class StructureInfo:
     method: str | None = None
     data_source: str | None = None
     notes: str | None = None
+    #: Labels of published sites left vacant in the ordered approximant (with the reason):
+    #: for sites whose published position is unphysical, e.g. too close to a full anion site.
+    approximant_exclude: tuple[str, ...] = ()
+    approximant_exclude_reason: str | None = None
     path: Path | None = field(default=None, compare=False)
 
     @property
@@ -146,7 +150,9 @@ def read_entry(path: str | Path) -> StructureInfo:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FileFormatError(path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno) from exc
+        raise FileFormatError(
+            path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno
+        ) from exc
     if not isinstance(raw, dict):
         raise _fail(path, "top level must be a JSON object")
     for key, typ in _REQUIRED.items():
@@ -200,7 +206,11 @@ def read_entry(path: str | Path) -> StructureInfo:
         wyckoff = site.get("wyckoff")
         if wyckoff is not None and not isinstance(wyckoff, str):
             raise _fail(path, f"{where}.wyckoff must be a string")
-        sites.append(SiteInfo(label=str(site.get("label", f"site{i}")), species=occ, xyz=xyz_f, wyckoff=wyckoff))
+        sites.append(
+            SiteInfo(
+                label=str(site.get("label", f"site{i}")), species=occ, xyz=xyz_f, wyckoff=wyckoff
+            )
+        )
 
     citation = raw["citation"]
     doi = citation.get("doi")
@@ -215,6 +225,11 @@ def read_entry(path: str | Path) -> StructureInfo:
     temperature = None if temperature is None else _number(path, temperature, "temperature_K")
     if raw["Z"] <= 0:
         raise _fail(path, "Z must be positive")
+    approx = raw.get("approximant", {})
+    exclude = tuple(approx.get("exclude_sites", []))
+    unknown = set(exclude) - {site.label for site in sites}
+    if unknown:
+        raise _fail(path, f"approximant.exclude_sites names no published site: {sorted(unknown)}")
 
     return StructureInfo(
         name=raw["name"],
@@ -238,6 +253,8 @@ def read_entry(path: str | Path) -> StructureInfo:
         method=raw.get("method"),
         data_source=raw.get("data_source"),
         notes=raw.get("notes"),
+        approximant_exclude=exclude,
+        approximant_exclude_reason=approx.get("reason"),
         path=path,
     )
 

@@ -8,7 +8,9 @@ RULE (stated verbatim in every file ``scripts/order_structures.py`` writes):
 2. Counts: the whole cell holds exactly ``nominal_formula × Z × k`` atoms.  For each
    element, that total is shared among the orbits that hold it in proportion to
    ``occupancy × multiplicity`` (largest-remainder rounding, ties to the earlier site),
-   never more atoms on an orbit than it has positions.  Other positions are vacant.
+   never more atoms on an orbit than it has positions.  Other positions are vacant, and so
+   are sites an entry lists in ``approximant.exclude_sites`` (a published position that is
+   unphysical, with the reason in the entry).
 3. Arrangement: within each orbit, which positions get which species (or stay vacant)
    minimises the Ewald energy of point charges equal to the entry's oxidation states
    (pymatgen ``EwaldSummation`` matrix): seeded random starts (``numpy`` default_rng,
@@ -29,7 +31,14 @@ from ._entries import StructureInfo
 
 __all__ = ["RULE", "OrderedResult", "order_entry"]
 
-RULE = " ".join(line.strip() for line in __doc__.split("RULE (stated verbatim in every file ``scripts/order_structures.py`` writes):")[1].strip().splitlines())
+RULE = " ".join(
+    line.strip()
+    for line in __doc__.split(
+        "RULE (stated verbatim in every file ``scripts/order_structures.py`` writes):"
+    )[1]
+    .strip()
+    .splitlines()
+)
 
 _VACANCY = ""
 
@@ -70,12 +79,17 @@ def _allocate(info: StructureInfo, orbits, k: int) -> list[dict[str, int]]:
     capacity = [len(orbit) * k for orbit in orbits]
     alloc: list[dict[str, int]] = [dict() for _ in orbits]
     used = [0] * len(orbits)
-    for element in sorted(nominal, key=lambda e: (-info.oxidation_states.get(e, 0) ** 2, e)):
+    for element in sorted(nominal, key=lambda e: (-(info.oxidation_states.get(e, 0) ** 2), e)):
         total = nominal[element] * info.Z * k
         if abs(total - round(total)) > 1e-6:
             raise ValueError(f"{info.name}: {element} count {total} in the cell is not an integer")
-        total = int(round(total))
-        weights = np.array([site.species.get(element, 0.0) * cap for site, cap in zip(info.sites, capacity)])
+        total = round(total)
+        weights = np.array(
+            [
+                0.0 if site.label in info.approximant_exclude else site.species.get(element, 0.0) * cap
+                for site, cap in zip(info.sites, capacity)
+            ]
+        )
         if weights.sum() <= 0:
             raise ValueError(f"{info.name}: element {element} of the nominal formula is on no site")
         ideal = total * weights / weights.sum()
@@ -94,7 +108,9 @@ def _allocate(info: StructureInfo, orbits, k: int) -> list[dict[str, int]]:
                     remaining -= 1
                     progressed = True
             if not progressed:
-                raise ValueError(f"{info.name}: the sites holding {element} cannot take {total} atoms")
+                raise ValueError(
+                    f"{info.name}: the sites holding {element} cannot take {total} atoms"
+                )
         for i, n in enumerate(counts):
             if n:
                 alloc[i][element] = int(n)
@@ -111,7 +127,9 @@ def _ewald_matrix(cell: np.ndarray, frac: np.ndarray) -> np.ndarray:
     return np.asarray(EwaldSummation(structure).total_energy_matrix, dtype=float)
 
 
-def order_entry(info: StructureInfo, n_starts: int = 8, sweeps: int = 60, seed: int = 0) -> OrderedResult:
+def order_entry(
+    info: StructureInfo, n_starts: int = 8, sweeps: int = 60, seed: int = 0
+) -> OrderedResult:
     """Ordered approximant of a partially occupied entry, following :data:`RULE`."""
     orbits = site_orbits(info)
     k = _choose_k(info, orbits)
@@ -164,12 +182,14 @@ def order_entry(info: StructureInfo, n_starts: int = 8, sweeps: int = 60, seed: 
                     candidates = members[q[members] != q[a]]
                     if len(candidates) == 0:
                         continue
-                    deltas = 2 * (q[candidates] - q[a]) * (field[a] - field[candidates]) + (q[candidates] - q[a]) ** 2 * (
-                        phi[a, a] + phi[candidates, candidates] - 2 * phi[a, candidates]
-                    )
+                    deltas = 2 * (q[candidates] - q[a]) * (field[a] - field[candidates]) + (
+                        q[candidates] - q[a]
+                    ) ** 2 * (phi[a, a] + phi[candidates, candidates] - 2 * phi[a, candidates])
                     j = int(np.argmin(deltas))
                     b, delta = candidates[j], float(deltas[j])
-                    accept = delta < -1e-10 or (temperature > 0 and rng.random() < math.exp(-delta / temperature))
+                    accept = delta < -1e-10 or (
+                        temperature > 0 and rng.random() < math.exp(-delta / temperature)
+                    )
                     if accept:
                         d = q[b] - q[a]
                         field += d * (phi[:, a] - phi[:, b])
@@ -197,4 +217,3 @@ def order_entry(info: StructureInfo, n_starts: int = 8, sweeps: int = 60, seed: 
         n_starts=n_starts,
         counts=counts,
     )
-
