@@ -48,7 +48,9 @@ def test_every_atom_drawn_once_in_its_colour(lif):
 
 def test_unit_cell_drawn_unless_disabled(lif):
     assert any(r[0] == "unitcell" for r in _representations(show_structure(lif)))
-    assert not any(r[0] == "unitcell" for r in _representations(show_structure(lif, unit_cell=False)))
+    assert not any(
+        r[0] == "unitcell" for r in _representations(show_structure(lif, unit_cell=False))
+    )
 
 
 def test_values_map_onto_colormap_with_legend_range(lif):

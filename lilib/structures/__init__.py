@@ -47,7 +47,13 @@ _CACHE: dict[tuple, dict[str, StructureInfo]] = {}
 
 def _registry(directory: Path | None = None) -> dict[str, StructureInfo]:
     directory = Path(directory) if directory is not None else data_dir()
-    key = (str(directory), *tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(directory.glob("*.json"))))
+    key = (
+        str(directory),
+        *tuple(
+            (p.name, p.stat().st_mtime_ns, p.stat().st_size)
+            for p in sorted(directory.glob("*.json"))
+        ),
+    )
     if key not in _CACHE:
         _CACHE.clear()
         _CACHE[key] = scan(directory)

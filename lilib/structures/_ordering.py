@@ -86,7 +86,9 @@ def _allocate(info: StructureInfo, orbits, k: int) -> list[dict[str, int]]:
         total = round(total)
         weights = np.array(
             [
-                0.0 if site.label in info.approximant_exclude else site.species.get(element, 0.0) * cap
+                0.0
+                if site.label in info.approximant_exclude
+                else site.species.get(element, 0.0) * cap
                 for site, cap in zip(info.sites, capacity)
             ]
         )
