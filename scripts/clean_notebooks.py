@@ -3,7 +3,8 @@
 Policy (enforced by tests/test_notebook_hygiene.py):
 - a code cell keeps its outputs only if its first line is ``# NBVAL_CHECK_OUTPUT``, and then only
   text outputs (stream, text/plain); everything else (images, widget views, HTML) is stripped;
-- no execution counts, no widget state, no kernel-specific metadata besides the kernelspec.
+- no execution counts (checked cells get their 1-based position among code cells, which nbval
+  needs to treat them as run), no widget state, no kernel metadata besides the kernelspec.
 
 Usage:
     python scripts/clean_notebooks.py notebooks/*.ipynb            # strip in place
@@ -39,8 +40,6 @@ def _text_only(output):
         if not data:
             return None
         output = nbformat.from_dict(dict(output, data=data, metadata={}))
-        if output.output_type == "execute_result":
-            output["execution_count"] = None
         return output
     return None  # errors are never stored
 
@@ -50,14 +49,21 @@ def clean(nb) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(nb)
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in KEEP_NB_METADATA}
     nb.metadata.get("language_info", {}).pop("version", None)
+    n_code = 0
     for cell in nb.cells:
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in KEEP_CELL_METADATA}
-        cell.pop("attachments", None) if not cell.get("attachments") else None
+        if not cell.get("attachments"):
+            cell.pop("attachments", None)
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
-        outputs = [_text_only(o) for o in cell.outputs] if is_checked(cell) else []
+        n_code += 1
+        checked = is_checked(cell)
+        cell.execution_count = n_code if checked else None
+        outputs = [_text_only(o) for o in cell.outputs] if checked else []
         cell.outputs = [o for o in outputs if o is not None]
+        for output in cell.outputs:
+            if output.output_type == "execute_result":
+                output["execution_count"] = cell.execution_count
     return nb
 
 

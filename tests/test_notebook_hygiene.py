@@ -64,6 +64,7 @@ def test_cleaner_strips_unchecked_outputs_and_keeps_checked_text():
     nb.metadata["widgets"] = {"state": {}}
     out = clean_notebooks.clean(nb)
     assert out.cells[0].outputs == [] and out.cells[0].execution_count is None
+    assert out.cells[1].execution_count == 2  # nbval skips checked cells it deems "unrun"
     kinds = [(o.output_type, sorted(o.get("data", {}))) for o in out.cells[1].outputs]
     assert kinds == [("stream", []), ("display_data", ["text/plain"])]
     assert "widgets" not in out.metadata
