@@ -29,7 +29,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/lab?token={token}"
     print(f"\nJupyterLab for lilib: {url}\n(stop with Ctrl-C)\n", flush=True)
     args = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser",
+        sys.executable, "-m", "jupyterlab", "--no-browser",
         "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT / 'notebooks'}",
     ]  # fmt: skip

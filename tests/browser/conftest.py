@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -44,6 +45,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data))
+
+
 @dataclass
 class LabServer:
     url: str
@@ -79,13 +85,20 @@ def lab_server(tmp_path_factory, chromium_path) -> LabServer:
     shutil.copytree(ROOT / "notebooks", root)
     for sub in ("config", "runtime", "workspaces"):
         (base / sub).mkdir()
+    settings = base / "settings"
+    # Render every cell (JupyterLab 4 virtualises long notebooks: off-screen cells are not in the
+    # DOM, so prompts could not be counted and off-screen 3D views would never draw); no news popup.
+    _write_json(settings / "@jupyterlab/notebook-extension/tracker.jupyterlab-settings",
+                {"windowingMode": "none"})  # fmt: skip
+    _write_json(settings / "@jupyterlab/apputils-extension/notification.jupyterlab-settings",
+                {"fetchNews": "false"})  # fmt: skip
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(base / "config"),
                JUPYTER_RUNTIME_DIR=str(base / "runtime"), LILIB_QUICK="1")  # fmt: skip
     cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
         f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={base / 'workspaces'}",
+        f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={base / 'workspaces'}", f"--LabApp.user_settings_dir={settings}",
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
