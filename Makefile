@@ -63,9 +63,13 @@ test-notebooks:
 test-browser:
 	$(BIN)/python -m pytest -m browser --junitxml=$(RESULTS)/browser.xml tests/browser
 
+# Resolve with the OLDEST supported interpreter (Debian 12's python3.11 is 3.11.2): some wheels
+# require a newer patch release (soupsieve 4.1.2 needs >=3.11.5) and would break installs there.
+LOCK_PYTHON ?= $(shell test -x /usr/bin/python3.11 && echo /usr/bin/python3.11 || echo $(PYTHON))
+
 lock:
 	rm -rf build/lock-venv
-	$(PYTHON) -m venv build/lock-venv
+	$(LOCK_PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install -q --upgrade pip
 	build/lock-venv/bin/python -m pip install -q ".[all]"
 	( echo "# Full environment of 'pip install .[all]' resolved on $$(date -u +%F) with $$(build/lock-venv/bin/python -V)."; \
