@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(480)]
 
 # Notebooks opened in the browser: the gallery (every explorer) and the quickstart.
 NOTEBOOKS = ["widget_gallery.ipynb", "00_quickstart.ipynb"]
@@ -17,9 +17,20 @@ FAILURE_TEXTS = ["javascript error", "Error displaying widget", "Failed to load 
 RUN_TIMEOUT_S = 240
 
 
-def _run_all(page) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator('li[data-command="runmenu:run-all"]').click()
+def _run_all(page, panel, attempts: int = 4) -> None:
+    """Run > Run All Cells; retried until a cell starts (a click can land before Lab is ready)."""
+    for _ in range(attempts):
+        _dismiss_dialogs(page)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator('li[data-command="runmenu:run-all"]').click()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+            if any(p.strip() not in ("", "[ ]:") for p in prompts):
+                return
+            time.sleep(0.5)
+        page.keyboard.press("Escape")
+    raise AssertionError(f"no cell started after {attempts} Run All attempts")
 
 
 def _wait_until_done(panel, n_code_cells: int) -> None:
@@ -65,14 +76,16 @@ def test_notebook_renders_in_jupyterlab(lab_server, browser, notebook, tmp_path_
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
         timeout=90_000, state="attached"
     )
-    _dismiss_dialogs(page)
     panel = page.locator(".jp-NotebookPanel").first
-    _run_all(page)
-    _wait_until_done(panel, n_code)
+    shots = tmp_path_factory.mktemp("screenshots")
+    try:
+        _run_all(page, panel)
+        _wait_until_done(panel, n_code)
+    finally:
+        page.screenshot(path=str(shots / f"{notebook}-run.png"))
     time.sleep(3)  # let WebGL draw its first frames
 
-    shots = tmp_path_factory.mktemp("screenshots")
-    page.screenshot(path=str(shots / f"{notebook}.png"), full_page=True)
+    page.screenshot(path=str(shots / f"{notebook}.png"))
 
     text = "\n".join(panel.locator(".jp-OutputArea").all_inner_texts())
     for failure in FAILURE_TEXTS:
