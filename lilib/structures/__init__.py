@@ -20,6 +20,7 @@ Entries with partial occupancies are returned by :func:`load` as a shipped, deri
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lilib.errors import DataNotFoundError, FileFormatError, UnknownStructureError
 
@@ -31,6 +32,11 @@ from ._build import (
     source_digest,
 )
 from ._entries import SiteInfo, StructureInfo, data_dir, ordered_dir, scan
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from ase import Atoms
+    from pymatgen.core import Structure
 
 __all__ = [
     "SiteInfo",
@@ -86,7 +92,7 @@ def _ordered_path(entry: StructureInfo) -> Path:
     return ordered_dir(entry.path.parent if entry.path else None) / f"{entry.name}.json"
 
 
-def _ordered_atoms(entry: StructureInfo):
+def _ordered_atoms(entry: StructureInfo) -> tuple[Atoms, dict | None]:
     """The ordered structure of an entry and the approximant's metadata (None if published)."""
     if entry.is_ordered:
         return ordered_atoms_from_published(entry), None
@@ -106,7 +112,7 @@ def _ordered_atoms(entry: StructureInfo):
     return atoms, meta
 
 
-def load(name: str):
+def load(name: str) -> Atoms:
     """The ordered structure of an entry as :class:`ase.Atoms`.
 
     Fully ordered entries give the published conventional cell; entries with partial
@@ -125,7 +131,7 @@ def load(name: str):
     return atoms
 
 
-def load_pymatgen(name: str, ordered: bool = True):
+def load_pymatgen(name: str, ordered: bool = True) -> Structure:
     """The entry as a :class:`pymatgen.core.Structure`.
 
     ``ordered=True``: the same ordered cell as :func:`load`.  ``ordered=False``: the
@@ -142,7 +148,7 @@ def load_pymatgen(name: str, ordered: bool = True):
     return structure
 
 
-def table():
+def table() -> pd.DataFrame:
     """One row per entry: name, formula, family, space group, Z, cell, densities, DOI, ordering."""
     import pandas as pd
 
