@@ -1,0 +1,26 @@
+"""Charge densities and their partitioning (Bader, Hirshfeld family).
+
+>>> from lilib.charges import read_density
+>>> rho = read_density("CHGCAR")  # or *.cube, *.xsf (also .gz/.bz2/.xz)
+>>> rho.n_electrons, rho.voxel_volume  # e, Å³
+"""
+
+from lilib.charges.density import Density
+from lilib.charges.io import (
+    read_chgcar,
+    read_cube,
+    read_density,
+    read_xsf,
+    write_chgcar,
+    write_cube,
+)
+
+__all__ = [
+    "Density",
+    "read_chgcar",
+    "read_cube",
+    "read_density",
+    "read_xsf",
+    "write_chgcar",
+    "write_cube",
+]
