@@ -5,6 +5,7 @@
 >>> rho.n_electrons, rho.voxel_volume  # e, Å³
 """
 
+from lilib.charges.bader import BaderResult, bader, read_potcar_valences
 from lilib.charges.density import Density
 from lilib.charges.io import (
     read_chgcar,
@@ -16,10 +17,13 @@ from lilib.charges.io import (
 )
 
 __all__ = [
+    "BaderResult",
     "Density",
+    "bader",
     "read_chgcar",
     "read_cube",
     "read_density",
+    "read_potcar_valences",
     "read_xsf",
     "write_chgcar",
     "write_cube",
