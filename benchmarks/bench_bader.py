@@ -37,7 +37,8 @@ else:
     for i in range(2):
         t = time.perf_counter()
         fmt = "cube" if path.endswith(".cube") else "vasp"  # its guess goes by "CHGCAR" in the name
-        b = Bader.from_dynamic(path, format=fmt, method="weight")
+        # no vacuum on either side (lilib's default, like the Henkelman code's)
+        b = Bader.from_dynamic(path, format=fmt, method="weight", vacuum_tol=False)
         if i == 0:
             out["read_s"] = time.perf_counter() - t
         t = time.perf_counter(); charges = list(map(float, b.atom_charges)); runs.append(time.perf_counter() - t)

@@ -87,3 +87,17 @@ def weight_partition(rho_flat, shape, order, offsets, coeff, slots, vacuum_flat)
             tmp_lab[u] = -1
             tmp_w[u] = 0.0
     return labels, weights, maxima[:n_max]
+
+
+@njit(cache=True)
+def integrate_slots(labels, weights, field, n_basins):
+    """Σ_voxels weight · field per basin (without the voxel volume)."""
+    out = np.zeros(n_basins)
+    for v in range(labels.shape[0]):
+        f = field[v]
+        for s in range(labels.shape[1]):
+            lab = labels[v, s]
+            if lab < 0:
+                break
+            out[lab] += weights[v, s] * f
+    return out

@@ -190,7 +190,7 @@ def bader(
     slots: most basins one voxel may be shared between (the smallest weights beyond are
         dropped and the rest renormalised); memory is about 8·slots bytes per voxel.
     """
-    from lilib.charges._weight_kernel import weight_partition
+    from lilib.charges._weight_kernel import integrate_slots, weight_partition
 
     if method not in METHODS:
         raise ArgumentError("method", f"unknown method {method!r}; available: {METHODS}")
@@ -221,15 +221,11 @@ def bader(
     values = density.values.ravel()
 
     def integrate(field: np.ndarray) -> np.ndarray:
-        out = np.zeros(n_basins)
-        for s in range(slots):
-            used = slot_labels[:, s] >= 0
-            out += np.bincount(slot_labels[used, s], weights=slot_weights[used, s] * field[used],
-                               minlength=n_basins)  # fmt: skip
-        return out * dv
+        flat = np.ascontiguousarray(field, dtype=np.float64).ravel()
+        return integrate_slots(slot_labels, slot_weights, flat, n_basins) * dv
 
     basin_electrons = integrate(values)
-    basin_volumes = integrate(np.ones_like(values))
+    basin_volumes = integrate(np.ones(values.size))
     vacuum_electrons = float(values[vacuum_flat].sum() * dv)
     vacuum_volume = float(vacuum_flat.sum() * dv)
     labels = slot_labels[:, 0].reshape(shape).copy()
