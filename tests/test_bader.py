@@ -1,4 +1,4 @@
-"""Bader partitioning (weight method): analytic densities, invariances, real references, bad input."""
+"""Bader partitioning (near-grid and weight methods): analytic densities, invariances, real references, bad input."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ import pytest
 from ase import Atoms
 
 from lilib.charges import Density, read_density
-from lilib.charges.bader import bader, read_potcar_valences
+from lilib.charges.bader import METHODS, bader, read_potcar_valences
 from lilib.config import shared_data_dir
 from lilib.errors import ArgumentError, FileFormatError
 
 SHARED = shared_data_dir()
 CHARGE = SHARED / "charge" if SHARED else None
 needs_shared = pytest.mark.skipif(CHARGE is None, reason="../shared/data not present")
+both_methods = pytest.mark.parametrize("method", METHODS)
 
 
 def _gaussians(charges, frac, cell, shape, sigma=0.35, background=0.0):
@@ -36,25 +37,28 @@ def _gaussians(charges, frac, cell, shape, sigma=0.35, background=0.0):
     return Density(atoms, rho)
 
 
-def test_separated_gaussians_recover_their_charges():
+@both_methods
+def test_separated_gaussians_recover_their_charges(method):
     rho = _gaussians(
         [3.0, 7.0], [[0.25, 0.25, 0.25], [0.75, 0.75, 0.75]], np.eye(3) * 8.0, (40, 40, 40)
     )
-    result = bader(rho)
+    result = bader(rho, method=method)
     assert result.n_maxima == 2 and len(result.non_nuclear) == 0
     np.testing.assert_allclose(result.electrons, [3.0, 7.0], atol=2e-3)
     assert abs(result.sum_rule_error) < 1e-6
 
 
-def test_equal_gaussians_split_evenly_in_a_skewed_cell():
+@both_methods
+def test_equal_gaussians_split_evenly_in_a_skewed_cell(method):
     cell = [[7.0, 0, 0], [2.5, 6.5, 0], [1.0, 1.5, 7.5]]
     rho = _gaussians([4.0, 4.0], [[0.2, 0.3, 0.25], [0.7, 0.8, 0.75]], cell, (36, 40, 44))
-    result = bader(rho)
+    result = bader(rho, method=method)
     np.testing.assert_allclose(result.electrons, [4.0, 4.0], atol=2e-3)
     np.testing.assert_allclose(result.volumes.sum(), abs(np.linalg.det(cell)), rtol=1e-6)
 
 
-def test_axis_permutation_invariance():
+@both_methods
+def test_axis_permutation_invariance(method):
     cell = np.array([[6.0, 0, 0], [1.0, 7.0, 0], [0.5, 0.8, 8.0]])
     frac = np.array([[0.1, 0.2, 0.3], [0.55, 0.6, 0.8]])
     rho = _gaussians([2.0, 5.0], frac, cell, (30, 36, 42), sigma=0.6)
@@ -68,15 +72,18 @@ def test_axis_permutation_invariance():
         ),
         np.ascontiguousarray(rho.values.transpose(perm)),
     )
-    np.testing.assert_allclose(bader(permuted).electrons, bader(rho).electrons, atol=1e-9)
+    np.testing.assert_allclose(
+        bader(permuted, method=method).electrons, bader(rho, method=method).electrons, atol=1e-9
+    )
 
 
-def test_vacuum_threshold_reports_vacuum_and_keeps_the_sum_rule():
+@both_methods
+def test_vacuum_threshold_reports_vacuum_and_keeps_the_sum_rule(method):
     rho = _gaussians([3.0, 5.0], [[0.3, 0.5, 0.5], [0.7, 0.5, 0.5]], np.eye(3) * 10.0, (40, 40, 40),
                      background=1e-4)  # fmt: skip
-    without = bader(rho)
+    without = bader(rho, method=method)
     assert without.vacuum_volume == 0.0 and without.vacuum_electrons == 0.0
-    result = bader(rho, vacuum=1e-3)
+    result = bader(rho, vacuum=1e-3, method=method)
     assert result.vacuum_volume > 500.0  # most of the 1000 Å³ box
     assert result.vacuum_electrons > 0.05
     assert result.electrons.sum() + result.vacuum_electrons == pytest.approx(
@@ -85,12 +92,13 @@ def test_vacuum_threshold_reports_vacuum_and_keeps_the_sum_rule():
     assert (result.labels == -1).sum() * rho.voxel_volume == pytest.approx(result.vacuum_volume)
 
 
-def test_reference_density_draws_basins_for_another_field():
+@both_methods
+def test_reference_density_draws_basins_for_another_field(method):
     cell, shape = np.eye(3) * 8.0, (32, 32, 32)
     frac = [[0.25, 0.5, 0.5], [0.75, 0.5, 0.5]]
     ref = _gaussians([5.0, 5.0], frac, cell, shape)
     valence = _gaussians([1.0, 3.0], frac, cell, shape, sigma=0.8)
-    result = bader(valence, reference=ref)
+    result = bader(valence, reference=ref, method=method)
     # the zero-flux plane of the symmetric reference is x = 0.5: each half-cell's valence charge
     half = valence.values[: shape[0] // 2].sum() * valence.voxel_volume
     assert result.electrons[0] == pytest.approx(half, abs=0.02)
@@ -120,14 +128,35 @@ def test_result_tables_and_plot():
 def test_ca2n_weight_method_matches_baderkit_reference():
     """Electride Ca2N (rhombohedral cell): baderkit weight reference Ca 9.00697 ×2, N 6.98605 e."""
     rho = read_density(CHARGE / "baderkit_Ca2N" / "CHGCAR.cube")
-    result = bader(rho)
-    np.testing.assert_allclose(result.electrons, [9.00697, 9.00697, 6.98605], atol=5e-3)
+    result = bader(rho, method="weight")
     np.testing.assert_allclose(result.electrons, [9.00697, 9.00697, 6.98605], atol=1e-4)
     # 7 maxima as in the Henkelman run: N plus three grid maxima around each Ca nucleus, which
     # sits between grid points; no maximum lies away from a nucleus in this density.
     assert result.n_maxima == 7
     assert result.non_nuclear.size == 0
     assert abs(result.sum_rule_error) < 1e-6
+
+
+@needs_shared
+def test_ca2n_neargrid_matches_henkelman_reference():
+    """Henkelman bader 1.05 near-grid (PROVENANCE.md): Ca 9.000477, 8.999819, N 6.999766 e."""
+    rho = read_density(CHARGE / "baderkit_Ca2N" / "CHGCAR.cube")
+    result = bader(rho, method="near-grid", valence={"Ca": 10.0, "N": 5.0})
+    np.testing.assert_allclose(result.electrons, [9.000477, 8.999819, 6.999766], atol=1e-5)
+    assert result.n_maxima == 7  # the Henkelman run finds 7 as well
+    assert result.non_nuclear.size == 0
+    assert result.refinement_passes > 1
+    assert abs(result.sum_rule_error) < 1e-9
+    np.testing.assert_allclose(result.net_charges, [10.0, 10.0, 5.0] - result.electrons)
+
+
+@needs_shared
+@both_methods
+def test_ni_chgcar_without_spin_integrates_to_ten(method):
+    rho = read_density(CHARGE / "Ni_fcc_CHGCAR_no_spin")
+    result = bader(rho, method=method)
+    assert result.electrons[0] == pytest.approx(10.000001, abs=1e-5)  # Henkelman: 10.000001
+    assert result.volumes[0] == pytest.approx(10.996744, abs=1e-4)  # Henkelman volume, Å³
 
 
 @needs_shared

@@ -1,9 +1,11 @@
-"""Bader (atoms-in-molecules) partitioning of a grid density: the weight (flux) method.
+"""Bader (atoms-in-molecules) partitioning of a grid density: near-grid and weight methods.
 
-Basins of the (reference) density are found with the weight method of Yu & Trinkle (2011):
-each voxel is shared between the basins its uphill flux leads to, so zero-flux surfaces are
-resolved below the grid spacing and without lattice bias. Any field on the same grid (valence
-density, magnetization) is then integrated with the same weights. Maxima are reported one by
+Basins of the (reference) density are found either with the near-grid method of Tang, Sanville
+& Henkelman (2009; the default, as in the Henkelman code): every voxel belongs to the basin its
+bias-corrected steepest-ascent trajectory ends in, with edge voxels re-traced until stable; or
+with the weight method of Yu & Trinkle (2011): each voxel is shared between the basins its
+uphill flux leads to, so zero-flux surfaces are resolved below the grid spacing. Any field on
+the same grid (valence density, magnetization) is then integrated over the same basins. Maxima are reported one by
 one, including those that are not at a nucleus (electrides, interstitial sites); atom totals
 follow the convention of the Henkelman code (each basin counts for the atom nearest to its
 maximum). Any cell, orthogonal or not: neighbours and facet areas come from the Voronoi cell of
@@ -24,7 +26,7 @@ from lilib.errors import ArgumentError, FileFormatError
 
 __all__ = ["BaderResult", "bader", "read_potcar_valences"]
 
-METHODS = ("weight",)
+METHODS = ("near-grid", "weight")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +41,7 @@ class BaderResult:
     when valence counts were given). Per basin: ``basin_maxima`` (fractional), ``basin_electrons``,
     ``basin_volumes``, ``basin_atom`` (nearest atom), ``basin_distance`` (Å to it),
     ``basin_nuclear`` (maximum within ``nonnuclear_distance`` of that atom).
-    ``labels``: basin with the largest weight in every voxel (−1 = vacuum), for maps and plots. ``vacuum_electrons``/``vacuum_volume``
+    ``labels``: basin of every voxel (weight method: the basin with the largest weight; −1 = vacuum), for maps and plots. ``vacuum_electrons``/``vacuum_volume``
     are zero unless a vacuum threshold was set. ``n_electrons``: ∫ρ over the cell;
     ``sum_rule_error`` = Σ basins + vacuum − n_electrons (e).
     """
@@ -62,6 +64,7 @@ class BaderResult:
     n_electrons: float
     sum_rule_error: float
     method: str
+    refinement_passes: int = 0
 
     @property
     def n_maxima(self) -> int:
@@ -172,7 +175,7 @@ def _min_image_distances(
 def bader(
     density: Density,
     reference: Density | None = None,
-    method: str = "weight",
+    method: str = "near-grid",
     vacuum: float | None = None,
     valence: dict[str, float] | None = None,
     nonnuclear_distance: float = 1.0,
@@ -180,6 +183,7 @@ def bader(
 ) -> BaderResult:
     """Bader partition of ``density`` (e/Å³).
 
+    method: "near-grid" (Tang, Sanville & Henkelman 2009; default) or "weight" (Yu & Trinkle 2011).
     reference: density whose maxima and zero-flux surfaces define the basins (e.g. AECCAR0 +
         AECCAR2 for a valence CHGCAR); must be on the same grid. Default: ``density`` itself.
     vacuum: voxels with reference density below this value (e/Å³) form the vacuum and belong
@@ -187,11 +191,9 @@ def bader(
     valence: valence electrons per element (e.g. from :func:`read_potcar_valences`) to report
         net charges = valence − Bader electrons.
     nonnuclear_distance: a maximum farther than this (Å) from every atom is flagged non-nuclear.
-    slots: most basins one voxel may be shared between (the smallest weights beyond are
-        dropped and the rest renormalised); memory is about 8·slots bytes per voxel.
+    slots: weight method only: most basins one voxel may be shared between (the smallest
+        weights beyond are dropped and the rest renormalised); memory ~8·slots bytes per voxel.
     """
-    from lilib.charges._weight_kernel import integrate_slots, weight_partition
-
     if method not in METHODS:
         raise ArgumentError("method", f"unknown method {method!r}; available: {METHODS}")
     ref = reference if reference is not None else density
@@ -209,26 +211,22 @@ def bader(
     vacuum_flat = np.zeros(rho_ref.size, dtype=bool) if vacuum is None else rho_ref < vacuum
     if vacuum_flat.all():
         raise ArgumentError("vacuum", f"every voxel lies below the threshold {vacuum} e/Å³")
-    offsets, coeff = _voronoi_neighbours(cell, shape)
-    order = np.argsort(-rho_ref, kind="stable")
-    slot_labels, slot_weights, maxima_flat = weight_partition(
-        rho_ref, shape, order, offsets, coeff, slots, vacuum_flat
-    )
-    del order
-
     dv = density.voxel_volume
-    n_basins = len(maxima_flat)
     values = density.values.ravel()
-
-    def integrate(field: np.ndarray) -> np.ndarray:
-        flat = np.ascontiguousarray(field, dtype=np.float64).ravel()
-        return integrate_slots(slot_labels, slot_weights, flat, n_basins) * dv
-
+    passes = 0
+    if method == "weight":
+        integrate, labels, maxima_flat = _weight_basins(
+            rho_ref, vacuum_flat, cell, shape, slots, dv
+        )
+    else:
+        integrate, labels, maxima_flat, passes = _neargrid_basins(
+            rho_ref, vacuum_flat, cell, shape, dv
+        )
+    n_basins = len(maxima_flat)
     basin_electrons = integrate(values)
     basin_volumes = integrate(np.ones(values.size))
     vacuum_electrons = float(values[vacuum_flat].sum() * dv)
     vacuum_volume = float(vacuum_flat.sum() * dv)
-    labels = slot_labels[:, 0].reshape(shape).copy()
 
     atoms = density.atoms
     frac_atoms = atoms.get_scaled_positions(wrap=True)
@@ -275,7 +273,53 @@ def bader(
         n_electrons=total,
         sum_rule_error=float(basin_electrons.sum() + vacuum_electrons - total),
         method=method,
+        refinement_passes=passes,
     )
+
+
+def _weight_basins(rho_ref, vacuum_flat, cell, shape, slots, dv):
+    """Weight-method basins: (integrate(field) -> e per basin, labels, maxima flat indices)."""
+    from lilib.charges._weight_kernel import integrate_slots, weight_partition
+
+    offsets, coeff = _voronoi_neighbours(cell, shape)
+    order = np.argsort(-rho_ref, kind="stable")
+    slot_labels, slot_weights, maxima_flat = weight_partition(
+        rho_ref, shape, order, offsets, coeff, slots, vacuum_flat
+    )
+    del order
+    n_basins = len(maxima_flat)
+
+    def integrate(field: np.ndarray) -> np.ndarray:
+        flat = np.ascontiguousarray(field, dtype=np.float64).ravel()
+        return integrate_slots(slot_labels, slot_weights, flat, n_basins) * dv
+
+    return integrate, slot_labels[:, 0].reshape(shape).copy(), maxima_flat
+
+
+def _neargrid_basins(rho_ref, vacuum_flat, cell, shape, dv):
+    """Near-grid basins: (integrate(field), labels, maxima flat indices, refinement passes)."""
+    from lilib.charges._neargrid_kernel import VACUUM, integrate_labels, neargrid_partition
+
+    steps = cell / np.asarray(shape)[:, None]
+    metric = np.linalg.inv(steps @ steps.T)
+    d = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
+    dist = np.linalg.norm(d @ steps, axis=1)
+    inv_dist = np.where(dist > 0, 1.0 / np.where(dist > 0, dist, 1.0), 0.0).reshape(3, 3, 3)
+    volnum, maxima, passes, _ = neargrid_partition(
+        rho_ref.reshape(shape), vacuum_flat.reshape(shape), metric, inv_dist, 100
+    )
+    labels = volnum  # reused in place: no second full-grid array
+    labels[labels == VACUUM] = 0
+    labels -= 1
+    n_basins = len(maxima)
+    flat_labels = labels.ravel()
+
+    def integrate(field: np.ndarray) -> np.ndarray:
+        flat = np.ascontiguousarray(field, dtype=np.float64).ravel()
+        return integrate_labels(flat_labels, flat, n_basins) * dv
+
+    maxima_flat = np.ravel_multi_index(tuple(maxima.T), shape) if n_basins else np.zeros(0, int)
+    return integrate, labels, maxima_flat, int(passes)
 
 
 def _surface_distances(
