@@ -107,3 +107,60 @@ def test_constant_field_still_gets_a_colour():
 
 def test_element_palette_is_deterministic():
     assert element_colors(["Li", "O"]).colors == element_colors(["Li", "O"]).colors
+
+
+@pytest.fixture(scope="module")
+def charge_explorer():
+    from lilib.charges import Density, bader
+    from widgets import ChargeExplorer
+
+    atoms = bulk("LiF", "rocksalt", a=4.0)
+    n = 24
+    grid = np.stack(np.meshgrid(*(np.arange(n) / n,) * 3, indexing="ij"), axis=-1)
+    rho = np.zeros((n, n, n))
+    for q, s, f in zip((2.0, 10.0), (0.3, 0.4), atoms.get_scaled_positions()):
+        d = grid - f
+        d -= np.round(d)
+        c = d @ atoms.cell.array
+        rho += q * np.exp(-np.einsum("...i,...i", c, c) / (2 * s * s)) / (2 * np.pi * s * s) ** 1.5
+    density = Density(atoms, rho)
+    near = bader(density, valence={"Li": 2.0, "F": 10.0})
+    weight = bader(density, method="weight")  # no valence: shown as electrons
+    return ChargeExplorer(density, {"Bader": near, "weight": weight}, hkl=(1, 1, 0))
+
+
+def test_charge_explorer_state(charge_explorer):
+    ex = charge_explorer
+    assert ex.scheme.options == ("Bader", "weight")
+    np.testing.assert_allclose(ex.current_charges, ex.results["Bader"].net_charges)
+    assert ex.structure_view.colormap.label == "Bader charge (e)"
+    df = ex.dataframe()
+    assert list(df.columns) == ["element", "Bader charge (e)", "Bader volume (Å³)",
+                                "weight electrons (e)", "weight volume (Å³)"]  # fmt: skip
+    assert "lilib-charge-table" in ex.table.value and "#fff3b0" in ex.table.value
+    assert ex.plane is not None and ex.plane.hkl == (1, 1, 0)
+    assert (ex.plane.labels == 0).any()  # the selected atom's basin crosses the cut
+
+
+def test_charge_explorer_reacts_to_controls(charge_explorer):
+    ex = charge_explorer
+    ex.scheme.value = "weight"
+    np.testing.assert_allclose(ex.current_charges, ex.results["weight"].electrons)
+    assert ex.structure_view.colormap.label == "weight electrons (e)"
+    ex.atom.value = 1
+    np.testing.assert_allclose(ex.plane.origin, ex.density.atoms.positions[1])
+    ex.through_atom.value = False
+    assert not ex.position.disabled
+    ex.l.value = 1
+    assert ex.plane.hkl == (1, 1, 1)
+
+
+def test_charge_explorer_rejects_bad_results(lif):
+    from lilib.charges import Density
+    from widgets import ChargeExplorer
+
+    density = Density(lif, np.ones((4, 4, 4)))
+    with pytest.raises(ArgumentError, match="results"):
+        ChargeExplorer(density, {})
+    with pytest.raises(ArgumentError, match="values for"):
+        ChargeExplorer(density, {"x": type("R", (), {"charges": [1.0]})()})

@@ -71,6 +71,15 @@ class BaderResult:
         """Number of density maxima (basins)."""
         return int(self.basin_electrons.size)
 
+    def atom_labels(self) -> np.ndarray:
+        """Atom owning each voxel (its basin's nearest atom; −1 = vacuum), on the density grid."""
+        return np.where(self.labels >= 0, self.basin_atom[np.maximum(self.labels, 0)], -1)
+
+    @property
+    def charges(self) -> np.ndarray | None:
+        """Net charges (e) per atom, when valence counts were given; else None."""
+        return self.net_charges
+
     @property
     def non_nuclear(self) -> np.ndarray:
         """Indices of basins whose maximum is not at a nucleus."""
@@ -238,8 +247,9 @@ def bader(
     electrons = np.bincount(basin_atom, weights=basin_electrons, minlength=n_atoms)
     volumes = np.bincount(basin_atom, weights=basin_volumes, minlength=n_atoms)
 
-    atom_of_voxel = np.where(labels >= 0, basin_atom[np.maximum(labels, 0)], -1)
-    surface = _surface_distances(atom_of_voxel, frac_atoms, cell)
+    surface = _surface_distances(
+        np.where(labels >= 0, basin_atom[np.maximum(labels, 0)], -1), frac_atoms, cell
+    )
 
     spin = None
     if density.magnetization is not None and density.magnetization.ndim == 3:
