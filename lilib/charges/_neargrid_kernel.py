@@ -17,15 +17,19 @@ Grid points are (i, j, k) with i the slowest index; ``volnum`` holds 1-based bas
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 VACUUM = np.int32(2**30)
 
 
 @njit(cache=True, inline="always")
 def _wrap(i, n):
-    i = i % n
-    return i + n if i < 0 else i
+    """Periodic index for |i| < 2n (cheaper than a modulo in the inner loops)."""
+    if i < 0:
+        return i + n
+    if i >= n:
+        return i - n
+    return i
 
 
 @njit(cache=True, inline="always")
@@ -70,11 +74,12 @@ def _step_ongrid(rho, p0, p1, p2, inv_dist):
 
 
 @njit(cache=True)
-def _trace(rho, known, start, metric, inv_dist, path):
+def _trace(rho, known, on_path, start, metric, inv_dist, path):
     """Near-grid ascent from ``start``; returns (end point, number of path points).
 
-    Ends at a maximum or at the first point with ``known == 2``. Path points get ``known = 1``
-    while tracing (a step onto such a point is replaced by an on-grid step); the caller resets them.
+    Ends at a maximum or at the first point with ``known == 2``. Path points are marked in
+    ``on_path`` while tracing (a step onto such a point is replaced by an on-grid step, as the
+    reference code does with its ``known = 1`` flag); the caller clears the marks.
     """
     n0, n1, n2 = rho.shape
     p0, p1, p2 = start[0], start[1], start[2]
@@ -115,8 +120,8 @@ def _trace(rho, known, start, metric, inv_dist, path):
             q0 = _wrap(p0 + int(r0 + c0), n0)
             q1 = _wrap(p1 + int(r1 + c1), n1)
             q2 = _wrap(p2 + int(r2 + c2), n2)
-        known[p0, p1, p2] = 1
-        if known[q0, q1, q2] == 1:  # about to revisit this path: take an on-grid step instead
+        on_path[p0, p1, p2] = 1
+        if on_path[q0, q1, q2] == 1:  # about to revisit this path: take an on-grid step instead
             q0, q1, q2 = _step_ongrid(rho, p0, p1, p2, inv_dist)
             dr0 = dr1 = dr2 = 0.0
         if q0 == p0 and q1 == p1 and q2 == p2:
@@ -131,14 +136,15 @@ def _trace(rho, known, start, metric, inv_dist, path):
 
 
 @njit(cache=True)
-def _trace_grow(rho, known, start, metric, inv_dist, path):
+def _trace_grow(rho, known, on_path, start, metric, inv_dist, path):
+    """_trace with a path buffer that grows as needed; clears its ``on_path`` marks."""
     while True:
-        e0, e1, e2, length = _trace(rho, known, start, metric, inv_dist, path)
+        e0, e1, e2, length = _trace(rho, known, on_path, start, metric, inv_dist, path)
+        n = path.shape[0] if length < 0 else length
+        for t in range(n):
+            on_path[path[t, 0], path[t, 1], path[t, 2]] = 0
         if length >= 0:
             return e0, e1, e2, length, path
-        for t in range(path.shape[0]):
-            if known[path[t, 0], path[t, 1], path[t, 2]] == 1:
-                known[path[t, 0], path[t, 1], path[t, 2]] = 0
         path = np.zeros((2 * path.shape[0], 3), dtype=np.int64)
 
 
@@ -181,7 +187,37 @@ def _release_path(known, path, length):
 
 
 @njit(cache=True)
-def neargrid_partition(rho, vacuum, metric, inv_dist, max_refinements):
+def _retrace(rho, known, on_path, volnum, flagged, lo, hi, metric, inv_dist, new_labels):
+    """Trace flagged points lo..hi-1 (flat indices); their end basins go to ``new_labels``.
+
+    A function of its own so that its buffers are private to the worker running it.
+    """
+    _, n1, n2 = rho.shape
+    path = np.zeros((1024, 3), dtype=np.int64)
+    start = np.zeros(3, dtype=np.int64)
+    for t in range(lo, hi):
+        i, rest = divmod(flagged[t], n1 * n2)
+        j, k = divmod(rest, n2)
+        if volnum[i, j, k] >= 0:
+            continue
+        start[0], start[1], start[2] = i, j, k
+        e0, e1, e2, length, path = _trace_grow(rho, known, on_path, start, metric, inv_dist, path)
+        new_labels[t] = abs(volnum[e0, e1, e2])
+        _release_path(known, path, length)
+
+
+@njit(cache=True, parallel=True)
+def _retrace_parallel(rho, known, marks, volnum, flagged, metric, inv_dist, new_labels):
+    """_retrace over ``flagged`` split into one contiguous chunk per ``marks`` layer."""
+    n_chunks = marks.shape[0]
+    size = flagged.size
+    for c in prange(n_chunks):
+        _retrace(rho, known, marks[c], volnum, flagged, c * size // n_chunks,
+                 (c + 1) * size // n_chunks, metric, inv_dist, new_labels)  # fmt: skip
+
+
+@njit(cache=True)
+def neargrid_partition(rho, vacuum, metric, inv_dist, max_refinements, n_threads):
     """Basin number (1-based; ``VACUUM`` for vacuum voxels) of every grid point.
 
     Returns (volnum int32 array, maxima (m, 3) grid indices, refinement passes, edge points).
@@ -189,6 +225,8 @@ def neargrid_partition(rho, vacuum, metric, inv_dist, max_refinements):
     n0, n1, n2 = rho.shape
     volnum = np.zeros(rho.shape, dtype=np.int32)
     known = np.zeros(rho.shape, dtype=np.int8)
+    n_chunks = max(1, n_threads)
+    marks = np.zeros((n_chunks, n0, n1, n2), dtype=np.uint8)  # private path marks per worker
     path = np.zeros((1024, 3), dtype=np.int64)
     start = np.zeros(3, dtype=np.int64)
     maxima = np.zeros((64, 3), dtype=np.int64)
@@ -205,7 +243,9 @@ def neargrid_partition(rho, vacuum, metric, inv_dist, max_refinements):
                 if volnum[i, j, k] != 0:
                     continue
                 start[0], start[1], start[2] = i, j, k
-                e0, e1, e2, length, path = _trace_grow(rho, known, start, metric, inv_dist, path)
+                e0, e1, e2, length, path = _trace_grow(
+                    rho, known, marks[0], start, metric, inv_dist, path
+                )
                 basin = volnum[e0, e1, e2]
                 if basin == 0:
                     if n_max == maxima.shape[0]:
@@ -229,9 +269,13 @@ def neargrid_partition(rho, vacuum, metric, inv_dist, max_refinements):
                     _mark_known(volnum, known, a, b, _wrap(c - 1, n2))
 
     # edge refinement: pass 1 re-traces every edge point; later passes re-trace the
-    # neighbourhood of the points whose basin changed in the pass before
+    # neighbourhood of the points whose basin changed in the pass before. Flagged points are
+    # kept in lists in grid order (what a full-grid sweep would visit), so a pass costs in
+    # proportion to the points it touches.
     n_edge = 0
     passes = 0
+    flagged = np.empty(0, dtype=np.int64)
+    changed = np.empty(0, dtype=np.int64)
     for iteration in range(1, max_refinements + 1):
         passes = iteration
         if iteration == 1:
@@ -249,65 +293,82 @@ def neargrid_partition(rho, vacuum, metric, inv_dist, max_refinements):
                                         known[
                                             _wrap(i + d0, n0), _wrap(j + d1, n1), _wrap(k + d2, n2)
                                         ] = 0
+            flagged = np.empty(n_edge, dtype=np.int64)
+            t = 0
+            for i in range(n0):
+                for j in range(n1):
+                    for k in range(n2):
+                        if volnum[i, j, k] < 0:
+                            flagged[t] = (i * n1 + j) * n2 + k
+                            t += 1
         else:
-            for i in range(n0):
-                for j in range(n1):
-                    for k in range(n2):
-                        v = volnum[i, j, k]
-                        if v == VACUUM or v >= 0 or known[i, j, k] == -1:
-                            continue
-                        # flag the not-yet-flagged neighbours of a re-assigned point
-                        for d0 in range(-1, 2):
+            candidates = np.empty(27 * changed.size + 1, dtype=np.int64)
+            n_cand = 0
+            for t in range(changed.size):
+                flat = changed[t]
+                i, rest = divmod(flat, n1 * n2)
+                j, k = divmod(rest, n2)
+                v = volnum[i, j, k]
+                if v >= 0 or known[i, j, k] == -1:
+                    continue
+                # flag the not-yet-flagged neighbours of a re-assigned point
+                for d0 in range(-1, 2):
+                    a = _wrap(i + d0, n0)
+                    for d1 in range(-1, 2):
+                        b = _wrap(j + d1, n1)
+                        for d2 in range(-1, 2):
+                            c = _wrap(k + d2, n2)
+                            w = volnum[a, b, c]
+                            if w == VACUUM or _is_max(rho, a, b, c):
+                                continue
+                            if w > 0:
+                                volnum[a, b, c] = -w
+                                known[a, b, c] = -1
+                                candidates[n_cand] = (a * n1 + b) * n2 + c
+                                n_cand += 1
+                            elif w < 0 and known[a, b, c] == 0:
+                                known[a, b, c] = -2
+                # as in the reference code, the point itself stays flagged only when
+                # its (+1, +1, +1) neighbour was a re-assigned point as well
+                last = known[_wrap(i + 1, n0), _wrap(j + 1, n1), _wrap(k + 1, n2)]
+                if last != -2:
+                    volnum[i, j, k] = -volnum[i, j, k]
+                else:
+                    candidates[n_cand] = flat
+                    n_cand += 1
+            flagged = np.unique(candidates[:n_cand])
+            for t in range(flagged.size):
+                i, rest = divmod(flagged[t], n1 * n2)
+                j, k = divmod(rest, n2)
+                for d0 in range(-1, 2):
+                    for d1 in range(-1, 2):
+                        for d2 in range(-1, 2):
                             a = _wrap(i + d0, n0)
-                            for d1 in range(-1, 2):
-                                b = _wrap(j + d1, n1)
-                                for d2 in range(-1, 2):
-                                    c = _wrap(k + d2, n2)
-                                    w = volnum[a, b, c]
-                                    if w == VACUUM or _is_max(rho, a, b, c):
-                                        continue
-                                    if w > 0:
-                                        volnum[a, b, c] = -w
-                                        known[a, b, c] = -1
-                                    elif w < 0 and known[a, b, c] == 0:
-                                        known[a, b, c] = -2
-                        # as in the reference code, the point itself stays flagged only when
-                        # its (+1, +1, +1) neighbour was a re-assigned point as well
-                        last = known[_wrap(i + 1, n0), _wrap(j + 1, n1), _wrap(k + 1, n2)]
-                        if last != -2:
-                            volnum[i, j, k] = -volnum[i, j, k]
-            for i in range(n0):
-                for j in range(n1):
-                    for k in range(n2):
-                        v = volnum[i, j, k]
-                        if v < 0:
-                            for d0 in range(-1, 2):
-                                for d1 in range(-1, 2):
-                                    for d2 in range(-1, 2):
-                                        a = _wrap(i + d0, n0)
-                                        b = _wrap(j + d1, n1)
-                                        c = _wrap(k + d2, n2)
-                                        if known[a, b, c] == 2:
-                                            known[a, b, c] = 0
+                            b = _wrap(j + d1, n1)
+                            c = _wrap(k + d2, n2)
+                            if known[a, b, c] == 2:
+                                known[a, b, c] = 0
+        # re-trace the flagged points; traces only read ``known == 2`` and their own marks,
+        # so they run in parallel and give what the sequential sweep gives
+        new_labels = np.zeros(flagged.size, dtype=np.int32)
+        _retrace_parallel(rho, known, marks, volnum, flagged, metric, inv_dist, new_labels)
         n_changed = 0
-        for i in range(n0):
-            for j in range(n1):
-                for k in range(n2):
-                    old = volnum[i, j, k]
-                    if old >= 0:
-                        continue
-                    start[0], start[1], start[2] = i, j, k
-                    e0, e1, e2, length, path = _trace_grow(
-                        rho, known, start, metric, inv_dist, path
-                    )
-                    new = abs(volnum[e0, e1, e2])
-                    if new == 0 or new == VACUUM:  # cannot happen for a consistent map
-                        new = -old
-                    volnum[i, j, k] = new
-                    if new != -old:
-                        n_changed += 1
-                        volnum[i, j, k] = -new
-                    _release_path(known, path, length)
+        changed = np.empty(flagged.size, dtype=np.int64)
+        for t in range(flagged.size):
+            i, rest = divmod(flagged[t], n1 * n2)
+            j, k = divmod(rest, n2)
+            old = volnum[i, j, k]
+            if old >= 0:
+                continue
+            new = new_labels[t]
+            if new == 0 or new == VACUUM:  # cannot happen for a consistent map
+                new = -old
+            volnum[i, j, k] = new
+            if new != -old:
+                volnum[i, j, k] = -new
+                changed[n_changed] = flagged[t]
+                n_changed += 1
+        changed = changed[:n_changed]
         if n_changed == 0:
             break
     # whatever is still flagged keeps its basin

@@ -315,8 +315,15 @@ def _neargrid_basins(rho_ref, vacuum_flat, cell, shape, dv):
     d = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
     dist = np.linalg.norm(d @ steps, axis=1)
     inv_dist = np.where(dist > 0, 1.0 / np.where(dist > 0, dist, 1.0), 0.0).reshape(3, 3, 3)
+    from numba import get_num_threads
+
     volnum, maxima, passes, _ = neargrid_partition(
-        rho_ref.reshape(shape), vacuum_flat.reshape(shape), metric, inv_dist, 100
+        rho_ref.reshape(shape),
+        vacuum_flat.reshape(shape),
+        metric,
+        inv_dist,
+        100,
+        get_num_threads(),
     )
     labels = volnum  # reused in place: no second full-grid array
     labels[labels == VACUUM] = 0
