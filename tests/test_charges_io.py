@@ -231,3 +231,28 @@ def test_density_rejects_mismatched_magnetization():
     rho = _indexed_density()
     with pytest.raises(ArgumentError, match="magnetization"):
         Density(rho.atoms, rho.values, magnetization=np.zeros((2, 2, 2)))
+
+
+def test_reference_sum_and_mismatched_aeccar_grid_name_the_files(tmp_path):
+    """AECCAR0 + AECCAR2 as a Bader reference; an AECCAR on another grid is refused by name."""
+    from ase.build import bulk
+
+    from lilib.charges import bader
+
+    atoms = bulk("LiF", "rocksalt", a=4.0)
+    grid = np.random.default_rng(1).random((12, 12, 12)) + 0.1
+    write_chgcar(Density(atoms, grid), tmp_path / "CHGCAR")
+    write_chgcar(Density(atoms, 2 * grid), tmp_path / "AECCAR0")
+    write_chgcar(Density(atoms, 3 * grid), tmp_path / "AECCAR2")
+    write_chgcar(Density(atoms, np.ones((12, 12, 10))), tmp_path / "AECCAR2_other")
+    valence = read_density(tmp_path / "CHGCAR")
+    reference = read_density(tmp_path / "AECCAR0") + read_density(tmp_path / "AECCAR2")
+    np.testing.assert_allclose(reference.values, 5 * valence.values, rtol=1e-9)
+    assert "AECCAR0" in reference.source and "AECCAR2" in reference.source
+    assert bader(valence, reference=reference).electrons.sum() == pytest.approx(
+        valence.n_electrons, abs=1e-9
+    )
+    with pytest.raises(ArgumentError, match="AECCAR2_other"):
+        read_density(tmp_path / "AECCAR0") + read_density(tmp_path / "AECCAR2_other")
+    with pytest.raises(ArgumentError, match="AECCAR2_other"):
+        bader(valence, reference=read_density(tmp_path / "AECCAR2_other"))

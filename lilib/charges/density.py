@@ -94,6 +94,20 @@ class Density:
         return Density(self.atoms.copy(), np.asarray(values), magnetization, self.origin.copy(),
                        None, self.fmt)  # fmt: skip
 
+    def __add__(self, other: Density) -> Density:
+        """Sum of two densities on the same grid and cell (e.g. AECCAR0 + AECCAR2), e/Å³."""
+        if not isinstance(other, Density):
+            return NotImplemented
+        names = f"{self.source or 'the first density'} and {other.source or 'the second density'}"
+        if other.shape != self.shape:
+            raise ArgumentError("other", f"grids differ: {self.shape} in {self.source or 'the first density'}, "
+                                f"{other.shape} in {other.source or 'the second density'}")  # fmt: skip
+        if not np.allclose(other.cell, self.cell, atol=1e-4) or len(other.atoms) != len(self.atoms):
+            raise ArgumentError("other", f"{names} describe different cells or atoms")
+        summed = self.with_values(self.values + other.values)
+        source = f"{self.source} + {other.source}" if self.source and other.source else None
+        return Density(summed.atoms, summed.values, None, summed.origin, source, self.fmt)
+
     def __repr__(self) -> str:
         spin = "" if self.magnetization is None else ", with magnetization"
         return (
