@@ -7,6 +7,7 @@
 
 from lilib.charges.bader import BaderResult, bader, read_potcar_valences
 from lilib.charges.density import Density
+from lilib.charges.hirshfeld import HirshfeldResult, hirshfeld, hirshfeld_i, vdd
 from lilib.charges.io import (
     read_chgcar,
     read_cube,
@@ -15,16 +16,24 @@ from lilib.charges.io import (
     write_chgcar,
     write_cube,
 )
+from lilib.charges.proatoms import ProAtoms, load_proatoms, promolecule_density
 
 __all__ = [
     "BaderResult",
     "Density",
+    "HirshfeldResult",
+    "ProAtoms",
     "bader",
+    "hirshfeld",
+    "hirshfeld_i",
+    "load_proatoms",
+    "promolecule_density",
     "read_chgcar",
     "read_cube",
     "read_density",
     "read_potcar_valences",
     "read_xsf",
+    "vdd",
     "write_chgcar",
     "write_cube",
 ]
