@@ -11,10 +11,11 @@ all-electron PBE densities of neutral atoms and integer ions, per shell, made by
 
 Interpolation: each radial function is resampled once onto a fine uniform grid in ln r with a
 monotone cubic (PCHIP) through the table points, then evaluated by linear interpolation in
-ln r (relative error ~1e-6). Below the first radius the first value is used; the table starts at
-1e-5 Å, far inside any grid spacing: a grid cannot resolve the nuclear cusp anyway, so values at
-points very near a nucleus are the density at that distance, not a cell average. Densities at a
-fractional charge q are linear in q between the two neighbouring integer charges.
+ln r (relative error ≲ 1e-5, more in the far tails). Below the first radius the first value is
+used; the table starts at 1e-5 Å, far inside any grid spacing: a grid cannot resolve the
+nuclear cusp anyway, so values at points very near a nucleus are the density at that
+distance, not a cell average (see the grid correction in `lilib.charges.hirshfeld`). Densities
+at a fractional charge q are linear in q between the two neighbouring integer charges.
 """
 
 from __future__ import annotations
@@ -299,9 +300,11 @@ def load_proatoms(path: str | Path | None = None) -> ProAtoms:
                 raise FileFormatError(p, f"entry {key}: shells do not match 'r' ({exc})") from exc
             if not (len(nl) == len(occ) == len(eps) == len(shells)):
                 raise FileFormatError(p, f"entry {key}: shell arrays of different lengths")
-            entries[(el, q)] = _Entry(
-                shells.sum(axis=0), shells, nl, occ, eps, float(item["n_electrons"])
-            )
+            total = arrays.get(f"{key}/total")
+            total = shells.sum(axis=0) if total is None else np.asarray(total, dtype=float)
+            if total.shape != r.shape:
+                raise FileFormatError(p, f"entry {key}: total density does not match 'r'")
+            entries[(el, q)] = _Entry(total, shells, nl, occ, eps, float(item["n_electrons"]))
     else:
         for name, rho in arrays.items():
             el, q = _parse_name(name, p)
