@@ -211,6 +211,10 @@ def test_user_file_and_malformed_files(tmp_path):
     np.savez(broken, r=r, meta=np.array(json.dumps(meta)))
     with pytest.raises(FileFormatError, match=r"broken\.npz.*Li_\+0"):
         load_proatoms(broken)
+    meta["entries"] = [{"element": "Li"}]
+    np.savez(broken, r=r, meta=np.array(json.dumps(meta)))
+    with pytest.raises(FileFormatError, match=r"broken\.npz.*lacks element/charge"):
+        load_proatoms(broken)
     with pytest.raises(LilibError, match=r"missing\.npz"):
         load_proatoms(tmp_path / "missing.npz")
 

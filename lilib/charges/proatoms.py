@@ -285,7 +285,12 @@ def load_proatoms(path: str | Path | None = None) -> ProAtoms:
     entries: dict[tuple[str, int], _Entry] = {}
     if meta.get("format") == "lilib-proatoms-1":
         for item in meta.get("entries", []):
-            el, q = item["element"], int(item["charge"])
+            try:
+                el, q, n_el = str(item["element"]), int(item["charge"]), float(item["n_electrons"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise FileFormatError(
+                    p, f"'meta' entry {item!r} lacks element/charge/n_electrons"
+                ) from exc
             key = f"{el}_{q:+d}"
             try:
                 shells = np.asarray(arrays[f"{key}/shells"], dtype=float).reshape(-1, r.size)
@@ -304,7 +309,7 @@ def load_proatoms(path: str | Path | None = None) -> ProAtoms:
             total = shells.sum(axis=0) if total is None else np.asarray(total, dtype=float)
             if total.shape != r.shape:
                 raise FileFormatError(p, f"entry {key}: total density does not match 'r'")
-            entries[(el, q)] = _Entry(total, shells, nl, occ, eps, float(item["n_electrons"]))
+            entries[(el, q)] = _Entry(total, shells, nl, occ, eps, n_el)
     else:
         for name, rho in arrays.items():
             el, q = _parse_name(name, p)
