@@ -269,6 +269,26 @@ def test_phonopy_params_yaml_route(lif_copy, tmp_path):
     np.testing.assert_allclose(f_new, f_ref, atol=1e-6)
 
 
+def test_phonopy_disp_yaml_with_force_sets_route(lif_copy, tmp_path):
+    ref = load_phonons(lif_copy)
+    folder = tmp_path / "disp"
+    folder.mkdir()
+    no_forces = {"force_sets": False, "born_effective_charge": False, "dielectric_constant": False}
+    ref.phonopy.save(folder / "phonopy_disp.yaml", settings=no_forces)
+    shutil.copy(lif_copy / "FORCE_SETS", folder / "FORCE_SETS")
+    data = load_phonons(folder)
+    assert data.structure_file.name == "phonopy_disp.yaml"
+    assert data.force_file.name == "FORCE_SETS" and not data.born_used
+    assert data.primitive_matrix_source == "phonopy_disp.yaml primitive_matrix"
+    np.testing.assert_allclose(data.primitive_matrix, ref.primitive_matrix)
+    # FORCE_SETS for displacements other than those listed in the yaml
+    lines = (folder / "FORCE_SETS").read_text().splitlines()
+    lines[4] = "  0.0000000000000000   0.0100000000000000   0.0000000000000000"
+    (folder / "FORCE_SETS").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileFormatError, match=r"differs from phonopy_disp\.yaml"):
+        load_phonons(folder)
+
+
 def test_missing_files(lif_copy, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -298,6 +318,15 @@ def test_malformed_yaml(lif_copy):
     )
     with pytest.raises(FileFormatError, match="no unit cell"):
         load_phonons(lif_copy)
+
+
+def test_malformed_born(lif_copy):
+    lines = (lif_copy / "BORN").read_text().splitlines()
+    (lif_copy / "BORN").write_text("\n".join(lines[:2]) + "\n")  # Z* rows missing
+    with pytest.raises(FileFormatError) as info:
+        load_phonons(lif_copy)
+    assert info.value.path == lif_copy / "BORN"
+    assert load_phonons(lif_copy, nac=False).born_used is False
 
 
 def test_force_sets_for_another_supercell(lif_copy):

@@ -108,7 +108,7 @@ class LatticeDynamics:
     volume_A3: float
     dos_frequencies_THz: np.ndarray = field(repr=False)
     pdos_per_THz: dict[str, np.ndarray] = field(repr=False)
-    dos_sigma_THz: float = 0.1
+    dos_sigma_THz: float = 0.2
 
     @property
     def mobile_mean_frequency_THz(self) -> float:
@@ -271,10 +271,11 @@ def lattice_dynamics(
     mobile: str | None = None,
     anion: str | None = None,
     imaginary_threshold_THz: float = IMAGINARY_THRESHOLD_THZ,
-    dos_sigma_THz: float = 0.1,
+    dos_sigma_THz: float = 0.2,
     n_directions: int = 100,
     dq: float = 0.005,
     label: str | None = None,
+    source: str | None = None,
 ) -> LatticeDynamics:
     """Lattice-dynamics descriptors of one material.
 
@@ -287,10 +288,13 @@ def lattice_dynamics(
         e.g. S in Li3PS4, H in LiBH4).
     imaginary_threshold_THz: mesh modes below this count as imaginary (default −0.1 THz).
     n_directions, dq: directions (hemisphere) and |q| (1/Å, no 2π) of the sound-velocity slopes.
+    dos_sigma_THz: Gaussian width of the plotted DOS curves (the numbers use no smearing).
+    label, source: names for the result (default: the folder name and path, or the formula and
+        'phonopy object'; e.g. source='SevenNet-0' for force constants from a calculator).
     """
     if isinstance(phonons, PhononData):
         ph = phonons.phonopy
-        source, born_used, pm_source = (
+        default_source, born_used, pm_source = (
             str(phonons.folder),
             phonons.born_used,
             phonons.primitive_matrix_source,
@@ -298,7 +302,8 @@ def lattice_dynamics(
         default_label = phonons.label
     elif hasattr(phonons, "run_mesh") and hasattr(phonons, "primitive"):
         ph = phonons
-        source, born_used, pm_source = "phonopy object", ph.nac_params is not None, "phonopy object"
+        default_source, born_used = "phonopy object", ph.nac_params is not None
+        pm_source = "phonopy object"
         default_label = None
     else:
         raise ArgumentError(
@@ -383,7 +388,7 @@ def lattice_dynamics(
 
     lo = min(0.0, f_min) - 4 * dos_sigma_THz
     hi = float(freqs.max()) + 4 * dos_sigma_THz
-    grid = np.linspace(lo, hi, 600)
+    grid = np.linspace(lo, hi, int(np.ceil((hi - lo) / (dos_sigma_THz / 3))) + 1)
     pdos = {}
     flat_f = freqs.ravel()
     for el in elements:
@@ -403,7 +408,7 @@ def lattice_dynamics(
     return LatticeDynamics(
         label=label or default_label or formula,
         formula=formula,
-        source=source,
+        source=source or default_source,
         mobile_element=mobile,
         anion_element=anion,
         band_centres_THz=centres,

@@ -282,7 +282,9 @@ def load_phonons(
     """Load DFT phonon data from a folder (or a structure yaml in it) into phonopy.
 
     path: a folder holding ``phonopy_params.yaml``, or ``phonopy.yaml``/``phonopy_disp.yaml``/
-        ``phonon.yaml`` + ``FORCE_SETS`` (+ ``BORN``); or one of those yaml files.
+        ``phonon.yaml`` + ``FORCE_SETS`` (+ ``BORN``); or one of those yaml files. Forces stored
+        in the yaml are used in preference to a ``FORCE_SETS`` beside it; displacements listed
+        in the yaml or in phonondb's ``disp.yaml`` must match those of ``FORCE_SETS``.
     primitive_matrix: 3×3 matrix or 'P'/'F'/'I'/'A'/'C'/'R'/'auto'. Default (None): the yaml's
         ``primitive_matrix``, else ``PRIMITIVE_AXIS`` of ``phonopy.conf``, else 'auto'
         (passed explicitly).
@@ -321,7 +323,10 @@ def load_phonons(
         or "force_constants" in data
     )
     force_sets = folder / "FORCE_SETS"
-    if force_sets.is_file():
+    if yaml_has_forces:  # phonopy_params.yaml-like: the yaml's own forces win over FORCE_SETS
+        force_file = yaml_path
+        n_disp = len(data.get("displacements") or [])
+    elif force_sets.is_file():
         force_file = force_sets
         n_disp, fs_disps = _scan_force_sets(force_sets, n_super)
         # Displacements listed elsewhere (this yaml, or phonondb's disp.yaml) must match.
@@ -338,16 +343,13 @@ def load_phonons(
                     f"{n_disp} displacements, but {other.name} lists {len(disps)} "
                     "(force sets and displacement file do not match)",
                 )
-            for i, ((a1, v1), (a2, v2)) in enumerate(zip(fs_disps, disps), 1):
+            for i, ((a1, v1), (a2, v2)) in enumerate(zip(fs_disps, disps, strict=True), 1):
                 if a1 != a2 or v1.shape != v2.shape or np.abs(v1 - v2).max() > _DISP_TOLERANCE:
                     raise FileFormatError(
                         force_sets,
                         f"displacement {i} (atom {a1}, {v1.tolist()} Å) differs from "
                         f"{other.name} (atom {a2}, {v2.tolist()} Å)",
                     )
-    elif yaml_has_forces:
-        force_file = yaml_path
-        n_disp = len(data.get("displacements") or [])
     else:
         raise DataNotFoundError(
             f"forces for {yaml_path.name} (FORCE_SETS, or forces inside the yaml)", [folder]
@@ -387,7 +389,8 @@ def load_phonons(
         try:
             ph = phonopy.load(str(yaml_path), **kwargs)
         except (ValueError, RuntimeError, KeyError, TypeError, IndexError, AssertionError) as exc:
-            culprit = born_file if born_file is not None and "BORN" in str(exc) else yaml_path
+            about_born = "born" in str(exc).lower() or "dielectric" in str(exc).lower()
+            culprit = born_file if born_file is not None and about_born else yaml_path
             raise FileFormatError(culprit, f"phonopy could not load the data: {exc}") from exc
     if len(ph.supercell) != n_super:
         raise FileFormatError(
