@@ -52,8 +52,10 @@ lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# One BLAS/OpenMP thread per process: phonopy's symmetrisation and PySCF oversubscribe 2 cores
+# otherwise (numba's own threads are not affected).
 test-lib:
-	$(BIN)/python -m pytest -m "not browser" --junitxml=$(RESULTS)/library.xml
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -m "not browser" --junitxml=$(RESULTS)/library.xml
 
 test-notebooks:
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env \

@@ -60,6 +60,8 @@ OUT_DEFAULT = ROOT / "lilib" / "data" / "densities"
 HARTREE_EV = 27.211386245988
 
 # Lattice parameters (Å) used only while lilib.structures has no entry for the compound.
+# NOT from a cited source (see lilib/data/densities/README.md, "Known gap"): replace by library
+# entries with a DOI as soon as they exist.
 FALLBACK_A = {"LiF": 4.0263, "Li2O": 4.6114}
 # ASE formula with the atom at the origin first (anti-fluorite: O at 4a, Li at 8c).
 FALLBACK_ASE = {"LiF": ("LiF", "rocksalt"), "Li2O": ("OLi2", "fluorite")}

@@ -7,6 +7,7 @@
 
 from lilib.charges.bader import BaderResult, bader, read_potcar_valences
 from lilib.charges.density import Density
+from lilib.charges.examples import example_density_info, example_density_names, load_example_density
 from lilib.charges.hirshfeld import HirshfeldResult, hirshfeld, hirshfeld_i, vdd
 from lilib.charges.io import (
     read_chgcar,
@@ -24,8 +25,11 @@ __all__ = [
     "HirshfeldResult",
     "ProAtoms",
     "bader",
+    "example_density_info",
+    "example_density_names",
     "hirshfeld",
     "hirshfeld_i",
+    "load_example_density",
     "load_proatoms",
     "promolecule_density",
     "read_chgcar",
