@@ -39,6 +39,7 @@ class ChargeExplorer(ipw.VBox):
         ``volumes`` (Å³); a result with ``atom_labels()`` (Bader) supplies the basin map drawn on
         the cut, where the selected atom's basin is shaded.
     hkl: the lattice plane of the cut; by default it passes through the selected atom.
+    view_width, view_height: size of the 3D view (CSS lengths).
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class ChargeExplorer(ipw.VBox):
         hkl: tuple[int, int, int] = (0, 0, 1),
         selected: int = 0,
         spacing: float = 0.05,
+        view_width: str = "100%",
         view_height: str = "360px",
     ):
         if not results:
@@ -63,6 +65,7 @@ class ChargeExplorer(ipw.VBox):
         mapped = [r for r in self.results.values() if hasattr(r, "atom_labels")]
         self.basin_map = mapped[0].atom_labels() if mapped else None
         self._spacing = spacing
+        self._view_width = view_width
         self._view_height = view_height
 
         self.scheme = ipw.ToggleButtons(options=list(self.results), description="scheme")
@@ -82,7 +85,7 @@ class ChargeExplorer(ipw.VBox):
                                         description="d fraction", disabled=True)  # fmt: skip
         self.table = ipw.HTML()
         self.cut = ipw.Output(layout=ipw.Layout(min_height="380px"))
-        self.view_box = ipw.Box()
+        self.view_box = ipw.VBox(layout=ipw.Layout(width="100%"))
         self.structure_view: StructureView | None = None
         self.plane: PlaneSlice | None = None
 
@@ -94,13 +97,10 @@ class ChargeExplorer(ipw.VBox):
 
         controls = ipw.HBox([self.scheme, self.atom])
         plane = ipw.HBox([self.h, self.k, self.l, self.through_atom, self.position])
-        body = ipw.HBox(
-            [
-                ipw.VBox([self.view_box, self.table], layout=ipw.Layout(width="50%")),
-                ipw.VBox([plane, self.cut], layout=ipw.Layout(width="50%")),
-            ]
-        )
-        super().__init__([controls, body])
+        # the 3D view spans the width on its own row: inside a flex row its canvas can be laid
+        # out at zero width before the row is sized (seen in JupyterLab 4 with nglview 3.1.4)
+        body = ipw.HBox([self.table, ipw.VBox([plane, self.cut])])
+        super().__init__([controls, self.view_box, body])
         self._redraw(view=True, cut=True)
 
     @property
@@ -132,6 +132,7 @@ class ChargeExplorer(ipw.VBox):
             self.structure_view = show_structure(
                 self.density.atoms, color_by=values, label=label, cmap="coolwarm",
                 vmin=-bound if symmetric else None, vmax=bound if symmetric else None,
+                width=self._view_width,
                 height=self._view_height,
             )  # fmt: skip
             self.structure_view.view.add_representation(
