@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lilib.charges._surface_kernel import count_labels, surface_distances
 from lilib.charges.density import Density
 from lilib.errors import ArgumentError, FileFormatError
 
@@ -233,7 +234,10 @@ def bader(
         )
     n_basins = len(maxima_flat)
     basin_electrons = integrate(values)
-    basin_volumes = integrate(np.ones(values.size))
+    if method == "weight":  # voxels are shared: integrate the weights
+        basin_volumes = integrate(np.ones(values.size))
+    else:  # each voxel belongs to one basin: count (no full-grid temporary)
+        basin_volumes = count_labels(labels.ravel(), n_basins) * dv
     vacuum_electrons = float(values[vacuum_flat].sum() * dv)
     vacuum_volume = float(vacuum_flat.sum() * dv)
 
@@ -247,9 +251,7 @@ def bader(
     electrons = np.bincount(basin_atom, weights=basin_electrons, minlength=n_atoms)
     volumes = np.bincount(basin_atom, weights=basin_volumes, minlength=n_atoms)
 
-    surface = _surface_distances(
-        np.where(labels >= 0, basin_atom[np.maximum(labels, 0)], -1), frac_atoms, cell
-    )
+    surface = surface_distances(labels, basin_atom.astype(np.int64), frac_atoms, cell)
 
     spin = None
     if density.magnetization is not None and density.magnetization.ndim == 3:
@@ -337,20 +339,3 @@ def _neargrid_basins(rho_ref, vacuum_flat, cell, shape, dv):
 
     maxima_flat = np.ravel_multi_index(tuple(maxima.T), shape) if n_basins else np.zeros(0, int)
     return integrate, labels, maxima_flat, int(passes)
-
-
-def _surface_distances(
-    atom_of_voxel: np.ndarray, frac_atoms: np.ndarray, cell: np.ndarray
-) -> np.ndarray:
-    """Minimum distance (Å) from each atom to a voxel on the surface of its region."""
-    shape = atom_of_voxel.shape
-    edge = np.zeros(shape, dtype=bool)
-    for axis in range(3):
-        for shift in (-1, 1):
-            edge |= np.roll(atom_of_voxel, shift, axis=axis) != atom_of_voxel
-    out = np.full(len(frac_atoms), np.inf)
-    for a, fa in enumerate(frac_atoms):
-        idx = np.argwhere(edge & (atom_of_voxel == a))
-        if idx.size:
-            out[a] = _min_image_distances(idx / np.asarray(shape), fa, cell).min()
-    return out
