@@ -355,6 +355,26 @@ def _environment() -> dict:
     }
 
 
+def _file_provenance(out: Path, fname: str, n_val: int, back, t0: float, command: str) -> dict:
+    """Provenance entries shared by every system: the valence file, timing, date, environment."""
+    return {
+        "files": {
+            "valence": {
+                "file": fname,
+                "format": "Gaussian cube (bohr, e/bohr^3), 5 significant digits, gzip",
+                "bytes": (out / fname).stat().st_size,
+                "n_electrons_expected": n_val,
+                "n_electrons_integral": round(back.n_electrons, 6),
+            }
+        },
+        "wall_time_s": round(time.perf_counter() - t0, 1),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "script": SCRIPT,
+        "command": command,
+        "environment": _environment(),
+    }
+
+
 def _log_path(out: Path, name: str) -> Path:
     """PySCF log of one system: build/densities/ for the package directory, else next to the files."""
     logs = ROOT / "build" / "densities" if out.resolve() == OUT_DEFAULT.resolve() else out
@@ -390,20 +410,7 @@ def make_valence(name: str, out: Path, settings: dict, command: str) -> dict:
         "structure": structure,
         **record,
         "grid": {"shape": list(shape), "spacing_A": spacing, "origin_A": [0.0, 0.0, 0.0]},
-        "files": {
-            "valence": {
-                "file": fname,
-                "format": "Gaussian cube (bohr, e/bohr^3), 5 significant digits, gzip",
-                "bytes": (out / fname).stat().st_size,
-                "n_electrons_expected": n_val,
-                "n_electrons_integral": round(back.n_electrons, 6),
-            }
-        },
-        "wall_time_s": round(time.perf_counter() - t0, 1),
-        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "script": SCRIPT,
-        "command": command,
-        "environment": _environment(),
+        **_file_provenance(out, fname, n_val, back, t0, command),
     }
     write_json(out / f"{name}.json", record)
     print(f"[{name}] E = {record['total_energy_Ha']:.8f} Ha, SCF {record['scf_wall_time_s']} s, "
@@ -469,20 +476,7 @@ def final_from_initial(name: str, out: Path, settings: dict, command: str) -> di
             "the density is moved by an exact grid index map, no separate SCF",
             "inversion_centre_A": (centre2 / 2).round(6).tolist(),
         },
-        "files": {
-            "valence": {
-                "file": fname,
-                "format": "Gaussian cube (bohr, e/bohr^3), 5 significant digits, gzip",
-                "bytes": (out / fname).stat().st_size,
-                "n_electrons_expected": n_val,
-                "n_electrons_integral": round(back.n_electrons, 6),
-            }
-        },
-        "wall_time_s": round(time.perf_counter() - t0, 1),
-        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "script": SCRIPT,
-        "command": command,
-        "environment": _environment(),
+        **_file_provenance(out, fname, n_val, back, t0, command),
     }
     write_json(out / f"{name}.json", record)
     print(f"[{name}] from {first} by inversion, ∫ρ = {back.n_electrons:.6f} e", flush=True)
