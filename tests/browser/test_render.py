@@ -19,10 +19,15 @@ RUN_TIMEOUT_S = 240
 
 def _run_all(page, panel, attempts: int = 4) -> None:
     """Run > Run All Cells; retried until a cell starts (a click can land before Lab is ready)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     for _ in range(attempts):
         _dismiss_dialogs(page)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator('li[data-command="runmenu:run-all"]').click()
+        try:  # a "Select Kernel" dialog can open after the dismissal and block the click
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=10_000)
+            page.locator('li[data-command="runmenu:run-all"]').click(timeout=10_000)
+        except PlaywrightTimeout:
+            continue  # dismissed at the top of the loop
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
@@ -57,7 +62,9 @@ def _dismiss_dialogs(page) -> None:
         dialog = page.locator(".jp-Dialog")
         if dialog.count() == 0:
             return
-        dialog.locator("button.jp-mod-accept, button.jp-mod-reject").first.click()
+        # accept first: on "Select Kernel" the reject button means "No Kernel"
+        accept = dialog.locator("button.jp-mod-accept")
+        (accept if accept.count() else dialog.locator("button.jp-mod-reject")).first.click()
         time.sleep(0.5)
 
 
