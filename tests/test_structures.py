@@ -139,7 +139,10 @@ def test_published_cell_content_matches_formula(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_metadata_and_doi(name):
     entry = structures.info(name)
-    assert entry.doi.startswith("10.")
+    if entry.doi is None:  # allowed only with a reason and another persistent identifier
+        assert entry.no_doi and entry.identifier
+    else:
+        assert entry.doi.startswith("10.")
     atoms = structures.load(name)
     for key in (
         "name",
@@ -235,6 +238,7 @@ def test_table():
         "density_g_cm3",
         "dx_g_cm3",
         "doi",
+        "identifier",
         "ordered_approximant",
     ):
         assert col in df.columns
@@ -274,7 +278,9 @@ def _broken(**changes):
         ("[1, 2]", "top level"),
         (_broken(lattice={"a": 4.0}), "lattice.b"),
         (_broken(sites=[{"label": "Li", "species": {"Li": 1.5}, "xyz": [0, 0, 0]}]), "occupancy"),
-        (_broken(citation={"reference": "no doi"}), "doi"),
+        (_broken(citation={"reference": "no doi"}), "no_doi"),
+        (_broken(citation={"reference": "r", "no_doi": "1938"}), "identifier"),
+        (_broken(citation={"reference": "r", "doi": "doi.org/10.1/x"}), "starting with '10.'"),
         (_broken(oxidation_states={"Li": 1}), "oxidation_states"),
         (_broken(Z=None), "'Z'"),
     ],
@@ -287,6 +293,16 @@ def test_malformed_file_raises_file_format_error(tmp_path, text, fragment):
     assert str(path) in str(err.value) and fragment in str(err.value)
     with pytest.raises(FileFormatError):
         _entries.scan(tmp_path)
+
+
+def test_entry_without_doi_keeps_its_identifier(tmp_path):
+    data = json.loads(json.dumps(GOOD))
+    data["citation"] = {"reference": "r", "no_doi": "a 1938 article", "identifier": "COD 1"}
+    path = tmp_path / "nodoi.json"
+    path.write_text(json.dumps(data))
+    entry = _entries.read_entry(path)
+    assert entry.doi is None and entry.identifier == "COD 1"
+    assert entry.metadata()["identifier"] == "COD 1"
 
 
 def test_good_file_builds(tmp_path):

@@ -177,6 +177,7 @@ def table() -> pd.DataFrame:
                 "density_g_cm3": density,
                 "dx_g_cm3": entry.dx_g_cm3,
                 "doi": entry.doi,
+                "identifier": entry.identifier,
                 "ordered_approximant": entry.ordered_approximant,
             }
         )

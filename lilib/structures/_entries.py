@@ -80,10 +80,14 @@ class StructureInfo:
     sites: tuple[SiteInfo, ...]
     Z: int
     oxidation_states: dict[str, float]
-    doi: str
+    doi: str | None
     reference: str
     aliases: tuple[str, ...] = ()
     citation_table: str | None = None
+    #: Persistent identifier where the source has no DOI (e.g. "COD 1011314").
+    identifier: str | None = None
+    #: Why the source has no DOI (only set when ``doi`` is None).
+    no_doi: str | None = None
     dx_g_cm3: float | None = None
     dx_note: str | None = None
     temperature_K: float | None = None
@@ -123,6 +127,7 @@ class StructureInfo:
             "spacegroup_symbol": self.spacegroup_symbol,
             "spacegroup_number": self.spacegroup_number,
             "doi": self.doi,
+            "identifier": self.identifier,
             "reference": self.reference,
             "ordered_approximant": self.ordered_approximant,
             "dx_g_cm3": self.dx_g_cm3,
@@ -214,7 +219,16 @@ def read_entry(path: str | Path) -> StructureInfo:
 
     citation = raw["citation"]
     doi = citation.get("doi")
-    if not isinstance(doi, str) or not doi.startswith("10."):
+    identifier = citation.get("identifier")
+    no_doi = citation.get("no_doi")
+    if doi is None:
+        # sources without a DOI (a 1963 book, a 1938 or 1989 journal article) must say why and
+        # give another persistent identifier (a COD entry, an OpenAlex work)
+        if not (isinstance(no_doi, str) and no_doi.strip()):
+            raise _fail(path, "citation.doi is null: citation.no_doi must say why")
+        if not (isinstance(identifier, str) and identifier.strip()):
+            raise _fail(path, "citation.doi is null: give citation.identifier (e.g. 'COD 1011314')")
+    elif not isinstance(doi, str) or not doi.startswith("10."):
         raise _fail(path, f"citation.doi must be a DOI string starting with '10.', got {doi!r}")
     aliases = raw.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
@@ -247,6 +261,8 @@ def read_entry(path: str | Path) -> StructureInfo:
         reference=str(citation.get("reference", "")),
         aliases=tuple(aliases),
         citation_table=citation.get("table"),
+        identifier=identifier,
+        no_doi=no_doi if doi is None else None,
         dx_g_cm3=dx,
         dx_note=raw.get("dx_note"),
         temperature_K=temperature,
