@@ -3,6 +3,11 @@
 Every error a user can provoke with bad input is a :class:`LilibError`, so
 ``except LilibError`` catches them all.  Messages name the file, line or
 argument at fault and what is wrong with it.
+
+Warnings: :class:`ConvergenceWarning` (a :class:`UserWarning`) is emitted when an iterative
+calculation (e.g. a structure relaxation) stops before meeting its criterion; the result is
+still returned, with a flag saying so.  Turn it into an error with
+``warnings.simplefilter("error", ConvergenceWarning)``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from pathlib import Path
 
 __all__ = [
     "ArgumentError",
+    "CalculatorError",
+    "ConvergenceWarning",
     "DataNotFoundError",
     "FileFormatError",
     "InputFileError",
@@ -20,6 +27,7 @@ __all__ = [
     "UnknownNameError",
     "UnknownStructureError",
     "UnsupportedElementError",
+    "WorkdirMismatchError",
 ]
 
 
@@ -113,3 +121,43 @@ class DataNotFoundError(LilibError, FileNotFoundError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class CalculatorError(LilibError):
+    """A calculator returned unusable results (non-finite or wrongly shaped forces, ...).
+
+    Carries ``calculator`` (its identity, e.g. 'ase.calculators.emt.EMT (emt)') and ``reason``.
+    """
+
+    def __init__(self, calculator: str, message: str) -> None:
+        self._init_args = (calculator, message)
+        self.calculator = calculator
+        self.reason = message
+        super().__init__(f"calculator {calculator}: {message}")
+
+
+class WorkdirMismatchError(LilibError):
+    """A checkpoint folder written for a different calculation than the one asked for.
+
+    Carries ``workdir``, the differing ``field`` (e.g. 'displacement', 'calculator') and the
+    ``stored`` and ``current`` values. Raised instead of mixing results of two calculations.
+    """
+
+    def __init__(self, workdir: str | Path, field: str, stored: object, current: object) -> None:
+        self._init_args = (workdir, field, stored, current)
+        self.workdir = Path(workdir)
+        self.field = field
+        self.stored = stored
+        self.current = current
+        super().__init__(
+            f"{self.workdir}: this workdir holds a calculation with a different {field} "
+            f"(stored: {stored!r}; now: {current!r}); use another workdir or delete this one"
+        )
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative calculation stopped before meeting its convergence criterion.
+
+    Not a :class:`LilibError`: the (unconverged) result is returned with a flag set, e.g.
+    ``RelaxResult.converged`` False.
+    """

@@ -6,8 +6,18 @@
 >>> ld.mobile_band_centre_THz, ld.debye_temperature_K, ld.has_imaginary_modes
 >>> tst = vineyard(initial_frequencies, saddle_frequencies)  # THz, imaginary negative
 >>> tst.attempt_frequency_THz, tst.jump_rate_THz(300.0, barrier_eV=0.3)
+>>> ph = compute_phonons(atoms, calc, workdir="runs/LiF")  # any ASE calculator; resumable
+>>> ld = lattice_dynamics(ph, source="SevenNet-0")
 """
 
+from lilib.phonons.compute import (
+    ComputedPhonons,
+    RelaxResult,
+    calculator_identity,
+    compute_phonons,
+    relax,
+    supercell_for,
+)
 from lilib.phonons.descriptors import (
     DEFAULT_MESH,
     IMAGINARY_THRESHOLD_THZ,
@@ -26,13 +36,19 @@ from lilib.phonons.rates import (
 __all__ = [
     "DEFAULT_MESH",
     "IMAGINARY_THRESHOLD_THZ",
+    "ComputedPhonons",
     "HarmonicTST",
     "LatticeDynamics",
     "PhononData",
+    "RelaxResult",
     "acoustic_velocities",
+    "calculator_identity",
+    "compute_phonons",
     "frequencies_from_hessian",
     "lattice_dynamics",
     "load_phonons",
+    "relax",
+    "supercell_for",
     "vineyard",
     "vineyard_from_hessians",
 ]

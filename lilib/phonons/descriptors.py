@@ -295,7 +295,7 @@ def lattice_dynamics(
     if isinstance(phonons, PhononData):
         ph = phonons.phonopy
         default_source, born_used, pm_source = (
-            str(phonons.folder),
+            str(phonons.folder) if phonons.folder is not None else "computed in memory",
             phonons.born_used,
             phonons.primitive_matrix_source,
         )
