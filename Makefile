@@ -76,7 +76,8 @@ lock:
 	build/lock-venv/bin/python -m pip install -q ".[all]"
 	( echo "# Full environment of 'pip install .[all]' resolved on $$(date -u +%F) with $$(build/lock-venv/bin/python -V)."; \
 	  echo "# Regenerate with 'make lock'; 'make install' uses it as pip constraints."; \
-	  build/lock-venv/bin/python -m pip freeze --all --exclude-editable --exclude lilib --exclude pip ) > constraints.txt
+	  build/lock-venv/bin/python -m pip freeze --all --exclude-editable --exclude lilib --exclude pip \
+	  | sed -E 's/^(torch==[0-9.]+)\+cpu$$/\1/' ) > constraints.txt
 	rm -rf build/lock-venv
 
 nb-clean: $(STAMP)
