@@ -120,6 +120,7 @@ def conventional_cell(formula: str) -> tuple[Atoms, dict]:
     return atoms, {
         "source": f"lilib.structures.load({formula!r})",
         "doi": atoms.info.get("doi"),
+        "identifier": atoms.info.get("identifier"),
         "reference": atoms.info.get("reference"),
         "a_A": float(atoms.cell.lengths()[0]),
     }
@@ -571,6 +572,12 @@ def write_readme(out: Path) -> None:
             f"{files['valence']['n_electrons_integral']:.4f} / {m['n_electrons']} | "
             f"{'yes' if 'core' in files else 'pending'} | {size / 1024:.0f} | {qtext or '—'} |"
         )
+    cells = {}
+    for path in paths:
+        st = json.loads(path.read_text(encoding="utf-8"))["structure"]
+        cite = st.get("doi") and f"doi:{st['doi']}" or st.get("identifier") or "no citation"
+        cells.setdefault(f"{st['source']}: a = {st['a_A']:.4f} Å, {st.get('reference')} ({cite})", [])
+    cell_lines = "\n".join(f"  - {line}" for line in cells)
     text = (
         f"""# Example DFT charge densities
 
@@ -579,6 +586,8 @@ version, functional, basis, pseudopotentials, k-mesh, FFT mesh/ke_cutoff, SCF co
 total energy, wall time, date, command line, structure source and DOI). Load them with
 `lilib.charges.examples.load_example_density(name, part="valence" | "core" | "total")`.
 
+- Cells (experimental lattice parameters, not relaxed with PBE):
+{cell_lines}
 - `<name>.valence.cube.gz`: PySCF PBE valence (pseudo) density, GTH-PBE pseudopotentials
   (Li 1s2s in the valence: 3 e; F and O without 1s), gzipped Gaussian cube in bohr, e/bohr³,
   5 significant digits; grid point (i, j, k) at fractional (i/n1, j/n2, k/n3), spacing ≤ 0.1 Å.
