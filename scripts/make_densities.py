@@ -575,8 +575,8 @@ def write_readme(out: Path) -> None:
     cells = {}
     for path in paths:
         st = json.loads(path.read_text(encoding="utf-8"))["structure"]
-        cite = st.get("doi") and f"doi:{st['doi']}" or st.get("identifier") or "no citation"
-        cells.setdefault(f"{st['source']}: a = {st['a_A']:.4f} Å, {st.get('reference')} ({cite})", [])
+        cite = f"doi:{st['doi']}" if st.get("doi") else st.get("identifier") or "no citation"
+        cells[f"{st['source']}: a = {st['a_A']:.4f} Å, {st.get('reference')} ({cite})"] = None
     cell_lines = "\n".join(f"  - {line}" for line in cells)
     text = (
         f"""# Example DFT charge densities
