@@ -24,6 +24,7 @@ __all__ = [
     "FileFormatError",
     "InputFileError",
     "LilibError",
+    "StationaryPointError",
     "UnknownNameError",
     "UnknownStructureError",
     "UnsupportedElementError",
@@ -161,3 +162,18 @@ class ConvergenceWarning(UserWarning):
     Not a :class:`LilibError`: the (unconverged) result is returned with a flag set, e.g.
     ``RelaxResult.converged`` False.
     """
+
+
+class StationaryPointError(LilibError):
+    """A structure that is not the stationary point it should be.
+
+    A minimum must have no imaginary mode, a first-order saddle exactly one. Carries ``state``
+    ('initial' or 'saddle'), ``n_imaginary`` and ``frequencies_THz`` (signed, imaginary < 0).
+    """
+
+    def __init__(self, state: str, frequencies_THz: Iterable[float], message: str) -> None:
+        self._init_args = (state, list(map(float, frequencies_THz)), message)
+        self.state = state
+        self.frequencies_THz = tuple(float(f) for f in frequencies_THz)
+        self.n_imaginary = sum(f < 0 for f in self.frequencies_THz)
+        super().__init__(f"{state}: {message}")

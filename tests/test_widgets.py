@@ -164,3 +164,92 @@ def test_charge_explorer_rejects_bad_results(lif):
         ChargeExplorer(density, {})
     with pytest.raises(ArgumentError, match="values for"):
         ChargeExplorer(density, {"x": type("R", (), {"charges": [1.0]})()})
+
+
+# ---------------------------------------------------------------- PhononExplorer
+
+
+@pytest.fixture(scope="module")
+def phonon_explorer():
+    from test_phonon_descriptors import _rocksalt_springs
+
+    from lilib.phonons import lattice_dynamics
+    from widgets import PhononExplorer
+
+    stiff = lattice_dynamics(_rocksalt_springs(), label="stiff")
+    soft = lattice_dynamics(_rocksalt_springs(k1=1.0), label="soft")  # softer Li–F springs
+    return PhononExplorer({"stiff": stiff, "soft": soft}, temperature_K=300.0)
+
+
+def test_phonon_explorer_state(phonon_explorer):
+    ex = phonon_explorer
+    assert ex.material.options == ("stiff", "soft") and ex.material.value == "stiff"
+    ld = ex.current
+    assert ex.temperature.value == 300.0
+    assert ex.current_msd_A2 == pytest.approx(ld.mobile_msd_A2, rel=1e-12)  # its own T
+    assert ex.markers == {"Li": ld.mobile_band_centre_THz, "F": ld.anion_band_centre_THz}
+    assert f"{ld.mobile_msd_A2:.4f} Å²" in ex.msd_label.value
+    df = ex.dataframe()
+    assert list(df.index) == ["stiff", "soft"]
+    assert df.loc["soft", "mobile band centre (THz)"] < df.loc["stiff", "mobile band centre (THz)"]
+    assert (
+        df.loc["soft", "mobile ⟨u²⟩ at 300 K (Å²)"] > df.loc["stiff", "mobile ⟨u²⟩ at 300 K (Å²)"]
+    )
+    assert "lilib-phonon-table" in ex.table.value and "#fff3b0" in ex.table.value
+    assert ex.dos_labels == ["Li pDOS", "F pDOS", f"Li centre {ld.mobile_band_centre_THz:.2f} THz",
+                             f"F centre {ld.anion_band_centre_THz:.2f} THz"]  # fmt: skip
+
+
+def test_phonon_explorer_reacts_to_controls(phonon_explorer):
+    from lilib.phonons import mobile_msd_A2
+
+    ex = phonon_explorer
+    ex.material.value = "soft"
+    assert ex.markers["Li"] == ex.results["soft"].mobile_band_centre_THz
+    assert "<th>soft</th>" in ex.table.value.split("#fff3b0")[1][:80]
+    ex.temperature.value = 800.0
+    expected = mobile_msd_A2(ex.results["soft"], 800.0)
+    assert ex.current_msd_A2 == pytest.approx(expected, rel=1e-12)
+    assert ex.msd_A2["stiff"] == pytest.approx(mobile_msd_A2(ex.results["stiff"], 800.0))
+    assert "800 K" in ex.msd_label.value and "mobile ⟨u²⟩ at 800 K (Å²)" in ex.dataframe()
+    temps, msd = ex.msd_curve("soft")
+    assert temps[0] == 0.0 and temps[-1] == 1000.0 and np.all(np.diff(msd) > 0)
+
+
+def test_phonon_explorer_takes_plain_curves(phonon_explorer):
+    from widgets import PhononExplorer
+
+    ld = phonon_explorer.results["stiff"]
+    curves = {k: getattr(ld, k) for k in ("dos_frequencies_THz", "pdos_per_THz", "mobile_element",
+              "anion_element", "band_centres_THz", "dos_sigma_THz", "temperature_K",
+              "mobile_msd_A2", "mobile_band_centre_THz")}  # fmt: skip
+    ex = PhononExplorer({"curves": curves}, temperature_K=300.0)
+    assert ex.current_msd_A2 == pytest.approx(ld.mobile_msd_A2, rel=1e-12)
+    assert np.isnan(ex.dataframe().loc["curves", "Debye θ_D (K)"])
+
+
+def test_phonon_explorer_rejects_bad_input(phonon_explorer):
+    from widgets import PhononExplorer
+
+    ld = phonon_explorer.results["stiff"]
+    with pytest.raises(ArgumentError, match="results"):
+        PhononExplorer({})
+    with pytest.raises(ArgumentError, match="lacks"):
+        PhononExplorer({"x": {"mobile_element": "Li"}})
+    with pytest.raises(ArgumentError, match="temperature_K"):
+        PhononExplorer({"x": ld}, temperature_K=2000.0)
+    with pytest.raises(ArgumentError, match="selected"):
+        PhononExplorer({"x": ld}, selected="y")
+
+
+def test_phonon_explorer_on_shipped_curves_and_lattice_dynamics():
+    from lilib.phonons import load_descriptor_curves, load_lattice_dynamics, mobile_msd_A2
+    from widgets import PhononExplorer
+
+    curves, ld = load_descriptor_curves("LiF"), load_lattice_dynamics("LiF")
+    ex = PhononExplorer({"curves": curves, "full": ld}, temperature_K=500.0)
+    assert ex.markers == {"Li": curves.band_centres_THz["Li"], "F": curves.band_centres_THz["F"]}
+    assert ex.current_msd_A2 == pytest.approx(mobile_msd_A2(curves, 500.0, anchored=False))
+    assert ex.msd_A2["full"] == pytest.approx(mobile_msd_A2(ld, 500.0))
+    df = ex.dataframe()
+    assert np.isnan(df.loc["curves", "Debye θ_D (K)"]) and df.loc["full", "Debye θ_D (K)"] > 0

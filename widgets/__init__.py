@@ -6,6 +6,7 @@ Widgets display what :mod:`lilib` computes; they never compute physics themselve
 from __future__ import annotations
 
 from widgets.charge_explorer import ChargeExplorer
+from widgets.phonon_explorer import PhononExplorer
 from widgets.structure_view import StructureView, show_structure
 
-__all__ = ["ChargeExplorer", "StructureView", "show_structure"]
+__all__ = ["ChargeExplorer", "PhononExplorer", "StructureView", "show_structure"]

@@ -31,8 +31,10 @@ Units: THz (cycles per ps, not angular), K, Å², eV/Å², m/s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +49,7 @@ __all__ = [
     "LatticeDynamics",
     "acoustic_velocities",
     "lattice_dynamics",
+    "mobile_msd_A2",
 ]
 
 #: Default Γ-centred mesh (per reciprocal axis of the primitive cell).
@@ -56,6 +59,42 @@ IMAGINARY_THRESHOLD_THZ = -0.1
 MOBILE_IONS = ("Li", "Na")
 
 _THZ_A_TO_M_S = 100.0  # 1 THz·Å = 1e12 s⁻¹ · 1e-10 m
+#: ``format`` tag of :meth:`LatticeDynamics.to_dict`
+DICT_FORMAT = "lilib.phonons.LatticeDynamics/1"
+_DICT_ARRAYS = ("sound_velocities_m_s", "dos_frequencies_THz")
+_DICT_BOOLS = ("acoustic_stable", "has_imaginary_modes", "born_used")
+_DICT_INTS = ("n_irreducible_qpoints", "n_atoms_primitive")
+_DICT_STRS = (
+    "label",
+    "formula",
+    "source",
+    "mobile_element",
+    "anion_element",
+    "primitive_matrix_source",
+)
+
+
+def _plain(value: Any) -> Any:
+    """JSON types: arrays and tuples as lists, numpy scalars as Python ones, NaN/inf as None."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _float(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _floats(values: Any) -> np.ndarray:
+    return np.array([_float(v) for v in values], dtype=float)
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +184,57 @@ class LatticeDynamics:
         for el, c in self.band_centres_THz.items():
             row[f"band_centre_{el}_THz"] = c
         return pd.DataFrame([row], index=pd.Index([self.label], name="label"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field in plain JSON types (``json.dumps`` takes it as it is): arrays and the
+        mesh as lists, dicts of arrays as dicts of lists, NaN (and ±inf) as None; plus
+        ``"format"``. :meth:`from_dict` inverts it exactly (NaN back from None).
+        """
+        out: dict[str, Any] = {"format": DICT_FORMAT}
+        for f in fields(self):
+            out[f.name] = _plain(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LatticeDynamics:
+        """The :class:`LatticeDynamics` written by :meth:`to_dict` (also after a JSON round trip).
+
+        Raises :class:`~lilib.errors.ArgumentError` for another ``format`` or missing fields;
+        keys it does not know are ignored.
+        """
+        if not isinstance(data, Mapping):
+            raise ArgumentError(
+                "data", f"expected a dict from to_dict(), got {type(data).__name__}"
+            )
+        if data.get("format", DICT_FORMAT) != DICT_FORMAT:
+            raise ArgumentError("data", f"format {data.get('format')!r}, expected {DICT_FORMAT!r}")
+        required = [f.name for f in fields(cls) if f.default is MISSING]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise ArgumentError("data", f"missing fields {missing}")
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            if f.name in _DICT_ARRAYS:
+                value = _floats(value)
+            elif f.name == "pdos_per_THz":
+                value = {str(el): _floats(y) for el, y in value.items()}
+            elif f.name == "band_centres_THz":
+                value = {str(el): _float(c) for el, c in value.items()}
+            elif f.name == "mesh":
+                value = tuple(int(n) for n in value)
+            elif f.name in _DICT_BOOLS:
+                value = bool(value)
+            elif f.name in _DICT_INTS:
+                value = int(value)
+            elif f.name in _DICT_STRS:
+                value = str(value)
+            else:
+                value = _float(value)
+            kwargs[f.name] = value
+        return cls(**kwargs)
 
     def pdos_dataframe(self) -> pd.DataFrame:
         """Projected DOS curves: frequency (THz) and states/THz per element and in total."""
@@ -437,3 +527,110 @@ def lattice_dynamics(
         pdos_per_THz=pdos,
         dos_sigma_THz=float(dos_sigma_THz),
     )
+
+
+#: Other names of the same fields (e.g. :class:`lilib.phonons.DescriptorCurves`).
+_ALIASES = {
+    "dos_frequencies_THz": "frequencies_THz",
+    "dos_sigma_THz": "sigma_THz",
+    "mobile_element": "mobile",
+}
+
+
+def _field(obj: Any, name: str, default: Any = MISSING) -> Any:
+    """``obj.name`` or ``obj[name]`` (LatticeDynamics, DescriptorCurves or a mapping)."""
+    for key in (name, _ALIASES.get(name)):
+        if key is None:
+            continue
+        if isinstance(obj, Mapping):
+            if key in obj:
+                return obj[key]
+        elif hasattr(obj, key):
+            return getattr(obj, key)
+    if default is MISSING:
+        raise ArgumentError("ld", f"has no {name!r} (expected a LatticeDynamics or its fields)")
+    return default
+
+
+def _dos_msd_A2(freqs: np.ndarray, pdos: np.ndarray, mass_amu: float, temperatures, nu_c: float):
+    """⟨u²⟩ (Å²) per atom from a projected DOS curve, ν ≤ ν_c replaced by the Debye law ∝ ν²."""
+    n_atoms = np.trapezoid(pdos, freqs) / 3.0  # a pDOS holds 3 states per atom
+    if not n_atoms > 0:
+        raise ArgumentError("ld", "the mobile-ion projected DOS holds no states")
+    pos = freqs > 0.0
+    nu, g = freqs[pos], pdos[pos].copy()
+    if nu.size < 2 or nu_c >= nu[-1]:
+        raise ArgumentError("ld", "the DOS curve has too few positive frequencies")
+    low = nu < nu_c
+    g[low] = np.interp(nu_c, nu, pdos[pos]) * (nu[low] / nu_c) ** 2
+    out = []
+    for t in temperatures:
+        if t > 0:
+            x = np.minimum(sc.h * nu * 1e12 / (2 * sc.k * t), 350.0)
+            occupation = 0.5 / np.tanh(x)  # n_B + ½ = ½ coth(hν / 2k_BT)
+        else:
+            occupation = np.full_like(nu, 0.5)
+        integrand = g * sc.hbar * occupation / (2 * np.pi * nu * 1e12)  # per THz
+        out.append(np.trapezoid(integrand, nu) / (mass_amu * sc.atomic_mass * n_atoms) * 1e20)
+    return np.asarray(out)
+
+
+def mobile_msd_A2(ld, temperature_K, *, anchored: bool | None = None):
+    """Mean-square displacement ⟨u²⟩ (Å², all three directions) of a mobile ion at any T.
+
+    ld: a :class:`LatticeDynamics`, the :class:`~lilib.phonons.DescriptorCurves` of shipped
+    data, or a mapping with the same fields. temperature_K: a temperature (K) or an array of
+    them; returns a float or an array of the same shape.
+
+    The harmonic formula on the stored mobile-ion projected DOS g(ν) (states/THz per cell, 3
+    per atom, so the number of mobile atoms n is ∫g/3):
+
+        ⟨u²⟩ = ħ/(2 m n) ∫_{ν>0} g(ν)/(2πν) · coth(hν / 2k_BT) dν,
+
+    i.e. the sum of :func:`lattice_dynamics` over modes, with n_B + ½ = ½ coth(hν/2k_BT).
+    The stored curve is Gaussian-smeared (width σ = ``dos_sigma_THz``), which spreads the
+    acoustic modes onto ν → 0 where 1/ν² (high T) diverges; below ν_c = 3σ the curve is
+    therefore replaced by the Debye law g(ν_c)(ν/ν_c)². Modes at negative (imaginary)
+    frequency are left out, as in :func:`lattice_dynamics`. On the spring model of the tests
+    and on PBEsol LiF and Li2O this is within 1 % of the mode sum from 0 to 1000 K.
+
+    With imaginary modes (``has_imaginary_modes``) the harmonic ⟨u²⟩ is ill-defined: the few
+    positive modes next to the instability dominate it (∝ 1/ν²), the mode sum itself changes
+    with the mesh and this curve estimate can differ from it by tens of per cent. Quote it,
+    if at all, as a rough lower bound.
+
+    anchored: scale the curve result so that at ``ld.temperature_K`` it equals the exact mode
+    sum ``ld.mobile_msd_A2`` (the ratio of the two is nearly independent of T, so the scaled
+    value inherits the mode sum's accuracy; this also removes any mass-table difference).
+    None (default): anchored when ``ld`` carries both numbers (a LatticeDynamics does, DOS
+    curves alone do not). Unanchored, the mass is ASE's standard atomic mass of the element.
+    """
+    from ase.data import atomic_masses, atomic_numbers
+
+    t = np.asarray(temperature_K, dtype=float)
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ArgumentError("temperature_K", f"must be ≥ 0 K, got {temperature_K!r}")
+    element = str(_field(ld, "mobile_element"))
+    pdos = _field(ld, "pdos_per_THz")
+    if element not in pdos:
+        raise ArgumentError("ld", f"no projected DOS of the mobile ion {element!r}")
+    freqs = np.asarray(_field(ld, "dos_frequencies_THz"), dtype=float)
+    g = np.asarray(pdos[element], dtype=float)
+    if freqs.ndim != 1 or g.shape != freqs.shape:
+        raise ArgumentError("ld", f"DOS curve of {freqs.shape} frequencies and {g.shape} values")
+    nu_c = 3.0 * float(_field(ld, "dos_sigma_THz", 0.2))
+    mass = float(atomic_masses[atomic_numbers[element]])
+    values = _dos_msd_A2(freqs, g, mass, t.ravel(), nu_c)
+    t0, exact = _field(ld, "temperature_K", None), _field(ld, "mobile_msd_A2", None)
+    if anchored is None:
+        anchored = t0 is not None and exact is not None
+    if anchored:
+        if t0 is None or exact is None:
+            raise ArgumentError(
+                "anchored", "ld has no mobile_msd_A2 at a temperature_K to anchor to"
+            )
+        t0, exact = float(t0), float(exact)
+        if not (math.isfinite(exact) and exact > 0):
+            raise ArgumentError("ld", f"mobile_msd_A2 = {exact!r}: cannot anchor (anchored=False)")
+        values = values * exact / _dos_msd_A2(freqs, g, mass, [t0], nu_c)[0]
+    return float(values[0]) if t.ndim == 0 else values.reshape(t.shape)
