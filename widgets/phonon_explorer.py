@@ -12,6 +12,7 @@ import pandas as pd
 
 from lilib.errors import ArgumentError
 from lilib.phonons import mobile_msd_A2
+from lilib.phonons.descriptors import descriptor_field
 
 __all__ = ["PhononExplorer"]
 
@@ -28,24 +29,8 @@ _DESCRIPTORS = (
 _REQUIRED = ("dos_frequencies_THz", "pdos_per_THz", "mobile_element", "band_centres_THz")
 
 
-#: Field names of :class:`lilib.phonons.DescriptorCurves` for the LatticeDynamics ones.
-_ALIASES = {
-    "dos_frequencies_THz": "frequencies_THz",
-    "mobile_element": "mobile",
-    "anion_element": "anion",
-}
-
-
 def _get(result: Any, name: str, default: Any = None) -> Any:
-    for key in (name, _ALIASES.get(name)):
-        if key is None:
-            continue
-        if isinstance(result, Mapping):
-            if key in result:
-                return result[key]
-        elif hasattr(result, key):
-            return getattr(result, key)
-    return default
+    return descriptor_field(result, name, default)
 
 
 def _check(name: str, result: Any) -> None:

@@ -534,11 +534,15 @@ _ALIASES = {
     "dos_frequencies_THz": "frequencies_THz",
     "dos_sigma_THz": "sigma_THz",
     "mobile_element": "mobile",
+    "anion_element": "anion",
 }
 
 
-def _field(obj: Any, name: str, default: Any = MISSING) -> Any:
-    """``obj.name`` or ``obj[name]`` (LatticeDynamics, DescriptorCurves or a mapping)."""
+def descriptor_field(obj: Any, name: str, default: Any = MISSING) -> Any:
+    """``obj.name`` or ``obj[name]`` (LatticeDynamics, DescriptorCurves or a mapping).
+
+    Without ``default``, a missing field raises :class:`ArgumentError`.
+    """
     for key in (name, _ALIASES.get(name)):
         if key is None:
             continue
@@ -610,18 +614,21 @@ def mobile_msd_A2(ld, temperature_K, *, anchored: bool | None = None):
     t = np.asarray(temperature_K, dtype=float)
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         raise ArgumentError("temperature_K", f"must be ≥ 0 K, got {temperature_K!r}")
-    element = str(_field(ld, "mobile_element"))
-    pdos = _field(ld, "pdos_per_THz")
+    element = str(descriptor_field(ld, "mobile_element"))
+    pdos = descriptor_field(ld, "pdos_per_THz")
     if element not in pdos:
         raise ArgumentError("ld", f"no projected DOS of the mobile ion {element!r}")
-    freqs = np.asarray(_field(ld, "dos_frequencies_THz"), dtype=float)
+    freqs = np.asarray(descriptor_field(ld, "dos_frequencies_THz"), dtype=float)
     g = np.asarray(pdos[element], dtype=float)
     if freqs.ndim != 1 or g.shape != freqs.shape:
         raise ArgumentError("ld", f"DOS curve of {freqs.shape} frequencies and {g.shape} values")
-    nu_c = 3.0 * float(_field(ld, "dos_sigma_THz", 0.2))
+    nu_c = 3.0 * float(descriptor_field(ld, "dos_sigma_THz", 0.2))
     mass = float(atomic_masses[atomic_numbers[element]])
     values = _dos_msd_A2(freqs, g, mass, t.ravel(), nu_c)
-    t0, exact = _field(ld, "temperature_K", None), _field(ld, "mobile_msd_A2", None)
+    t0, exact = (
+        descriptor_field(ld, "temperature_K", None),
+        descriptor_field(ld, "mobile_msd_A2", None),
+    )
     if anchored is None:
         anchored = t0 is not None and exact is not None
     if anchored:
