@@ -50,6 +50,7 @@ __all__ = [
     "covered_elements",
     "get_calculator",
     "model_names",
+    "model_package",
     "pressure_GPa",
     "resolve_name",
     "single_point",
@@ -62,6 +63,7 @@ _LABELS = {
     "chgnet": "CHGNet 0.3.0",
 }
 _ALIASES = {"7net-0": "sevennet-0", "chgnet-0.3.0": "chgnet"}
+_PACKAGES = {"sevennet-0": "sevenn", "chgnet": "chgnet"}
 
 # (canonical name, device) -> loaded torch model; filled by _model().
 _MODEL_CACHE: dict[tuple[str, str], Any] = {}
@@ -106,6 +108,11 @@ def resolve_name(name: str) -> str:
     if key not in _LABELS:
         raise UnknownCalculatorError(name, [*_LABELS, *_ALIASES])
     return key
+
+
+def model_package(name: str) -> str:
+    """The PyPI package whose wheel ships the weights of model ``name`` (e.g. 'sevenn')."""
+    return _PACKAGES[resolve_name(name)]
 
 
 # --------------------------------------------------------------------------- loading
@@ -198,7 +205,21 @@ def get_calculator(
         cls = _import("chgnet.model.dynamics").CHGNetCalculator
         calc = _quiet(lambda: cls(model=model, use_device=device, **kwargs))
     calc.model_name = canonical
+    from lilib import provenance
+
+    package = _PACKAGES[canonical]
+    provenance.record_model(canonical, _LABELS[canonical], package, _dist_version(package))
+    provenance.cite("sevennet" if canonical == "sevennet-0" else "chgnet")
     return calc
+
+
+def _dist_version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
 
 
 # --------------------------------------------------------------------------- coverage

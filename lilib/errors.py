@@ -25,6 +25,7 @@ __all__ = [
     "InputFileError",
     "LilibError",
     "StationaryPointError",
+    "StoreError",
     "UnknownNameError",
     "UnknownStructureError",
     "UnsupportedElementError",
@@ -154,6 +155,28 @@ class WorkdirMismatchError(LilibError):
             f"{self.workdir}: this workdir holds a calculation with a different {field} "
             f"(stored: {stored!r}; now: {current!r}); use another workdir or delete this one"
         )
+
+
+class StoreError(LilibError):
+    """A results database cannot be opened or holds an unreadable entry.
+
+    Carries ``url`` (the SQLite file or the PostgreSQL URL, password hidden) and ``reason``.
+    """
+
+    def __init__(self, url: str, message: str) -> None:
+        self._init_args = (url, message)
+        self.url = _hide_password(url)
+        self.reason = message
+        super().__init__(f"results store {self.url}: {message}")
+
+
+def _hide_password(url: str) -> str:
+    head, sep, tail = url.partition("://")
+    if sep and "@" in tail:
+        auth, _, rest = tail.rpartition("@")
+        if ":" in auth:
+            return f"{head}://{auth.split(':', 1)[0]}:***@{rest}"
+    return url
 
 
 class ConvergenceWarning(UserWarning):

@@ -99,14 +99,15 @@ HOP = {
     "neb_fmax_eV_A": 0.03,
     "neb_steps": 400,
     "perturb_A": 0.05,  # rattle the interior images: the straight LiF path is a 2nd-order saddle
-    "hessian_radius_A": 4.0,
+    # ν* from the Hessian of every atom; the regions (rest frozen) show how far a partial Hessian
+    # would be off: in the 2x2x2 LiF cell a 4 Å region gave 0.48 THz (run of 2026-11-28)
+    "convergence_radii_A": [2.0, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0],
     "hessian_delta_A": 0.01,
     "temperature_K": 300.0,
 }
 HOP_SMOKE = {**HOP, "min_length_A": 4.0, "n_images": 1, "neb_fmax_eV_A": 0.2, "neb_steps": 20}
 #: hop settings that change the result: a checkpoint folder per combination
-_HOP_KEYS = ("min_length_A", "n_images", "neb_fmax_eV_A", "perturb_A", "hessian_radius_A",
-             "hessian_delta_A")  # fmt: skip
+_HOP_KEYS = ("min_length_A", "n_images", "neb_fmax_eV_A", "perturb_A", "hessian_delta_A")
 
 
 # ---------------------------------------------------------------------------- small helpers
@@ -515,11 +516,20 @@ def make_one(name: str, model: str, out: Path, work: Path, settings: dict, comma
 # ---------------------------------------------------------------------------- hops
 
 
+def _accumulate_timings(wd: Path, run: dict) -> dict:
+    """Add this run's timings to those of earlier (interrupted or cached) runs in ``wd``: the
+    shipped numbers are what the whole calculation cost, not the last resume."""
+    path = wd / "timings.json"
+    total = {k: (read_json(path) or {}).get(k, 0) + v for k, v in run.items()}
+    write_json(path, total)
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in total.items()}
+
+
 def make_hop(name: str, model: str, out: Path, work: Path, hop: dict, command: str,
              force: bool) -> dict:  # fmt: skip
     """Vacancy hop of ``name`` with ``model``: NEB + Vineyard; writes ``<model>/hops/<name>.json``."""
     from lilib.errors import StationaryPointError
-    from lilib.phonons import hop_rate, run_neb, vacancy_hop
+    from lilib.phonons import hop_rate_convergence, run_neb, vacancy_hop
 
     jpath = out / model / "hops" / f"{name}.json"
     tag = hashlib.sha256(json.dumps({k: hop[k] for k in _HOP_KEYS}).encode()).hexdigest()[:10]
@@ -544,11 +554,12 @@ def make_hop(name: str, model: str, out: Path, work: Path, hop: dict, command: s
                   workdir=wd / "neb")  # fmt: skip
     t_neb = time.perf_counter() - t0
     _, c1 = timer.snapshot()
-    indices = neb.atoms_near_hop(hop["hessian_radius_A"])
-    status, reason, rate, lowest = "done", "", None, None
+    status, reason, rate, lowest, conv = "done", "", None, None, None
     try:
-        rate = hop_rate(neb, calc, indices=indices, delta=hop["hessian_delta_A"],
-                        workdir=wd, temperature_K=hop["temperature_K"])  # fmt: skip
+        conv = hop_rate_convergence(neb, calc, hop["convergence_radii_A"],
+                                    delta=hop["hessian_delta_A"], workdir=wd,
+                                    temperature_K=hop["temperature_K"])  # fmt: skip
+        rate = conv.full
     except StationaryPointError as exc:  # the NEB result is kept, the rate is not
         status, reason = "failed", f"{type(exc).__name__}: {exc}"
         lowest = {exc.state: np.sort(exc.frequencies_THz)[:6].round(3).tolist()}
@@ -569,7 +580,7 @@ def make_hop(name: str, model: str, out: Path, work: Path, hop: dict, command: s
         "neb_max_force_eV_A": neb.max_force_eV_A,
         "neb_steps": neb.n_steps,
         "n_atoms_supercell": len(ends.initial),
-        "n_atoms_in_hessian": len(indices),
+        "n_atoms_in_hessian": len(ends.initial),
         "energies_eV": [round(float(e), 6) for e in neb.energies_eV],
         "reaction_coordinate_A": [round(float(x), 5) for x in neb.reaction_coordinate_A],
     }
@@ -580,23 +591,39 @@ def make_hop(name: str, model: str, out: Path, work: Path, hop: dict, command: s
         "status": status,
         "reason": reason,
         "result": {k: _none_if_nan(v) for k, v in result.items()},
+        "convergence": None
+        if conv is None
+        else [
+            {k: _none_if_nan(v) for k, v in row.items()}
+            for row in conv.to_dataframe().replace(np.inf, np.nan).to_dict("records")
+        ],  # ν* with a partial Hessian (radius_A, rest frozen); radius null: all atoms
+        "modes_THz": None
+        if rate is None
+        else {  # every mode, sorted; imaginary < 0
+            "initial": np.sort(rate.initial_frequencies_THz).round(4).tolist(),
+            "saddle": np.sort(rate.saddle_frequencies_THz).round(4).tolist(),
+        },
         "settings": {
             **hop,
             "mobile": mobile,
             "supercell": np.asarray(ends.supercell).tolist(),
             "structure": f"relaxed cell of {name} from the descriptor run (same model)",
             "method": "lilib.phonons.vacancy_hop → run_neb (climbing image, IDPP, FIRE; endpoints "
-            "relaxed at fixed cell) → hop_rate (finite-difference Hessians of the atoms within "
-            "hessian_radius_A of the moving ion at the saddle, others frozen; Vineyard)",
+            "relaxed at fixed cell) → hop_rate_convergence (finite-difference Hessians of every "
+            "atom, translations removed; Vineyard; sub-blocks for the regions of "
+            "convergence_radii_A)",
         },
-        "timings": {
-            "neb_s": round(t_neb, 2),
-            "hessians_s": round(t_all - t_neb, 2),
-            "total_s": round(t_all, 2),
-            "force_s": round(f2 - f0, 2),
-            "n_force_calls_neb": c1 - c0,
-            "n_force_calls_hessians": c2 - c1,
-        },
+        "timings": _accumulate_timings(
+            wd,
+            {
+                "neb_s": t_neb,
+                "hessians_s": t_all - t_neb,
+                "total_s": t_all,
+                "force_s": f2 - f0,
+                "n_force_calls_neb": c1 - c0,
+                "n_force_calls_hessians": c2 - c1,
+            },
+        ),
         "provenance": {
             "date": _now(),
             "script": SCRIPT,
@@ -735,11 +762,30 @@ def write_readme(out: Path) -> None:
                 )
             lines += [
                 "",
-                "Vineyard ν* from Hessians of the atoms within 4 Å of the moving ion (the rest "
-                "frozen); the NEB images were rattled by 0.05 Å because the straight path in LiF "
+                "Vineyard ν* from the Hessians of every atom of the supercell (translations "
+                "removed); the NEB images were rattled by 0.05 Å because the straight path in LiF "
                 "is a second-order saddle (modes −7.1 and −2.7 THz, E_a 0.538 eV).",
                 "",
             ]
+            for path in hops:
+                conv = (read_json(path) or {}).get("convergence")
+                if not conv:
+                    continue
+                lines += [
+                    f"{path.stem}: ν* with a partial Hessian (atoms within the radius of the "
+                    "moving ion at the saddle displaced, the rest frozen), same NEB:",
+                    "",
+                    "| radius Å | atoms | ν* THz | S_m k_B |",
+                    "|---|---|---|---|",
+                ]
+                for row in conv:
+                    nu, sm = row["attempt_frequency_THz"], row["migration_entropy_kB"]
+                    lines.append(
+                        f"| {'all' if row['radius_A'] is None else row['radius_A']} | "
+                        f"{row['n_atoms']} | {'—' if nu is None else f'{nu:.2f}'} | "
+                        f"{'—' if sm is None else f'{sm:.2f}'} |"
+                    )
+                lines.append("")
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -23,8 +23,11 @@ from lilib.phonons import (
     lattice_dynamics,
     load_descriptor_curves,
     load_descriptors,
+    load_hop_convergence,
+    load_hop_modes,
     load_hops,
     load_lattice_dynamics,
+    vineyard,
 )
 from lilib.phonons.library_data import FORMAT, descriptors_dir
 
@@ -258,3 +261,24 @@ def test_shipped_hops_have_a_barrier_and_a_vineyard_rate():
     assert not done.empty, hops["reason"].to_dict()
     assert (done["attempt_frequency_THz"] > 0).all() and (done["saddle_imaginary_THz"] < 0).all()
     assert np.isfinite(done["migration_entropy_kB"]).all() and done["neb_converged"].all()
+
+
+@pytest.mark.skipif(not (DATA / "hops" / "LiF.json").is_file(), reason="no shipped LiF hop")
+def test_shipped_hop_modes_reproduce_its_rate_and_the_region_table_converges():
+    """The shipped modes give the shipped ν* through vineyard(); the region table ends with the
+    full Hessian, and its largest region equals it."""
+    hop = load_hops(MODEL).loc["LiF"]
+    modes = load_hop_modes("LiF", MODEL)
+    n = int(hop["n_atoms_supercell"])
+    assert modes["initial"].size == modes["saddle"].size == 3 * n - 3
+    assert (modes["initial"] > 0).all() and int((modes["saddle"] < 0).sum()) == 1
+    tst = vineyard(modes["initial"], modes["saddle"], zero_modes=0)
+    assert tst.attempt_frequency_THz == pytest.approx(hop["attempt_frequency_THz"], rel=1e-3)
+    conv = load_hop_convergence("LiF", MODEL)
+    assert np.isnan(conv["radius_A"].iloc[-1]) and conv["n_atoms"].iloc[-1] == n
+    assert conv["n_atoms"].is_monotonic_increasing
+    full = conv["attempt_frequency_THz"].iloc[-1]
+    assert full == pytest.approx(hop["attempt_frequency_THz"], rel=1e-9)
+    assert conv["attempt_frequency_THz"].iloc[-2] == pytest.approx(full, rel=1e-9)  # 6 Å: all
+    with pytest.raises(DataNotFoundError, match="NaCl"):
+        load_hop_convergence("NaCl", MODEL)

@@ -12,6 +12,7 @@ from lilib.errors import (
     FileFormatError,
     InputFileError,
     LilibError,
+    StoreError,
     UnknownNameError,
     UnknownStructureError,
     UnsupportedElementError,
@@ -64,9 +65,16 @@ def test_unsupported_element_and_missing_data():
         ArgumentError("n", "bad"),
         UnknownStructureError("Lif", ["LiF"]),
         UnsupportedElementError("Xe", "table"),
+        StoreError("postgresql://u:secret@h/db", "down"),
     ],
 )
 def test_errors_survive_pickling(err):
     """Errors cross process boundaries (executors, dask) intact."""
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is type(err) and str(back) == str(err)
+
+
+def test_store_error_hides_the_password():
+    err = StoreError("postgresql://lilib:secret@127.0.0.1:5432/results", "connection refused")
+    assert "secret" not in str(err) and "lilib:***@127.0.0.1" in str(err)
+    assert StoreError("results.db", "locked").url == "results.db"

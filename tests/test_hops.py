@@ -41,6 +41,7 @@ from lilib.phonons import (
     StationaryPointError,
     hessian,
     hop_rate,
+    hop_rate_convergence,
     run_neb,
     vacancy_hop,
 )
@@ -402,6 +403,34 @@ def test_periodic_vacancy_hop_emt(tmp_path):
     again = hop_rate(neb, EMT(), workdir=tmp_path)  # every displacement on disk
     assert again.n_force_calls == 0
     assert again.attempt_frequency_THz == rate.attempt_frequency_THz
+
+
+def test_rate_convergence_blocks_equal_partial_hessians(tmp_path):
+    """hop_rate_convergence: each region's ν* is that of hop_rate with the same indices (the
+    sub-block of the full Hessian), the full row is hop_rate with every atom, and the workdir it
+    fills makes the full hop_rate free."""
+    from ase.calculators.emt import EMT
+
+    ends = vacancy_hop(bulk("Cu", "fcc", a=3.61), "Cu", supercell=(3, 3, 3))
+    neb = run_neb(ends.initial, ends.final, EMT(), n_images=3, fmax=0.01)
+    conv = hop_rate_convergence(neb, EMT(), radii_A=(3.0, 2.6, 4.0, 20.0), workdir=tmp_path)
+    table = conv.to_dataframe()
+    assert table["radius_A"].tolist() == [2.6, 3.0, 4.0, 20.0, np.inf]  # sorted; full last
+    assert table["n_atoms"].tolist()[-2:] == [26, 26]
+    assert conv.full.n_force_calls == 2 * 6 * 26
+    for row in table.itertuples():
+        if row.radius_A < 20:
+            ref = hop_rate(neb, EMT(), indices=neb.atoms_near_hop(row.radius_A))
+            assert row.n_atoms == len(ref.indices)
+            assert row.attempt_frequency_THz == pytest.approx(ref.attempt_frequency_THz, rel=1e-9)
+            assert row.migration_entropy_kB == pytest.approx(ref.migration_entropy_kB, rel=1e-9)
+    full = hop_rate(neb, EMT(), workdir=tmp_path)
+    assert full.n_force_calls == 0
+    assert table["attempt_frequency_THz"].iloc[-1] == full.attempt_frequency_THz
+    assert table["attempt_frequency_THz"].iloc[-2] == full.attempt_frequency_THz
+    assert conv.plot().get_ylabel() == "Vineyard ν* (THz)"
+    with pytest.raises(ArgumentError, match="radii_A"):
+        hop_rate_convergence(neb, EMT(), radii_A=(-1.0,))
 
 
 # ---------------------------------------------------------------- 4. a real hop: LiF, SevenNet-0

@@ -47,6 +47,14 @@ def test_notebook_has_parameters_cell_reading_quick_mode(path):
     )
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_ends_with_provenance_report(path):
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert "provenance.report()" in code[-1].source, (
+        f"{path.name}: the last code cell must show lilib.provenance.report()"
+    )
+
+
 def test_cleaner_strips_unchecked_outputs_and_keeps_checked_text():
     nb = nbformat.v4.new_notebook()
     plain = nbformat.v4.new_code_cell("1 + 1")

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lilib import provenance
 from lilib.charges._surface_kernel import count_labels, surface_distances
 from lilib.charges.density import Density
 from lilib.errors import ArgumentError, FileFormatError
@@ -206,6 +207,7 @@ def bader(
     """
     if method not in METHODS:
         raise ArgumentError("method", f"unknown method {method!r}; available: {METHODS}")
+    provenance.cite("bader-ongrid", "bader-neargrid" if method == "near-grid" else "bader-weight")
     ref = reference if reference is not None else density
     if ref.shape != density.shape:
         raise ArgumentError(

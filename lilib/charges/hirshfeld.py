@@ -29,6 +29,7 @@ import pandas as pd
 from ase import Atoms
 from ase.data import atomic_numbers
 
+from lilib import provenance
 from lilib.charges._grid_kernels import add_spheres, nearest_atom, weighted_sums
 from lilib.charges.density import Density
 from lilib.charges.proatoms import ProAtoms, ProAtomsError, _atom_tables, _extent, as_proatoms
@@ -328,6 +329,7 @@ def hirshfeld(
     heavier than He, at least 0.5 e): a grid misses part of every nuclear cusp, by up to a few
     tenths of an electron per atom on 0.1 Å grids, so tighter checks misfire.
     """
+    provenance.cite("hirshfeld")
     st = _setup(density, proatoms, core, valence, n_core, cutoff)
     q = np.zeros(len(st.atoms))
     pops, corr, unassigned, _ = _populations(st, q, grid_correction, True, max_mismatch)
@@ -359,6 +361,7 @@ def hirshfeld_i(
     `ProAtomsError` naming the atom and the available charges. Other arguments as in
     `hirshfeld`.
     """
+    provenance.cite("hirshfeld-i")
     if not tolerance > 0:
         raise ArgumentError("tolerance", f"must be positive (e), got {tolerance}")
     if int(max_iterations) < 1:
@@ -432,6 +435,7 @@ def vdd(
     the neutral promolecule. Populations are the pro-atom electrons minus Q_A. Arguments as
     in `hirshfeld`; no grid correction is needed (core errors cancel in ρ − ρ_pro).
     """
+    provenance.cite("vdd")
     st = _setup(density, proatoms, core, valence, n_core, cutoff)
     n = len(st.atoms)
     q0 = np.zeros(n)

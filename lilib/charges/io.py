@@ -18,6 +18,7 @@ from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 from ase.units import Bohr
 
+from lilib import provenance
 from lilib.charges.density import Density
 from lilib.errors import ArgumentError, FileFormatError
 
@@ -172,6 +173,7 @@ def read_chgcar(path: str | Path, symbols: list[str] | None = None) -> Density:
     magnetization (μB/Å³), for non-collinear runs the next three are its x, y, z parts.
     Augmentation occupancies and per-atom moment lines are skipped.
     """
+    provenance.record_file(path)
     path = Path(path)
     text = _read_text(path)
     lines = _Lines(path, text)
@@ -323,6 +325,7 @@ def read_cube(path: str | Path) -> Density:
 
     The cell is n_i × voxel vector i; values are converted to e/Å³ (from e/bohr³ in bohr files).
     """
+    provenance.record_file(path)
     path = Path(path)
     text = _read_text(path)
     lines = _Lines(path, text)
@@ -393,6 +396,7 @@ def read_xsf(path: str | Path) -> Density:
     XSF grids repeat the first plane at the end of each axis; the duplicate is dropped.
     Values are taken as e/Å³.
     """
+    provenance.record_file(path)
     from ase.io import read
 
     path = Path(path)

@@ -30,6 +30,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers
 
+from lilib import provenance
 from lilib.errors import ArgumentError, DataNotFoundError, FileFormatError, LilibError
 
 __all__ = [
@@ -267,6 +268,7 @@ def load_proatoms(path: str | Path | None = None) -> ProAtoms:
     p = DEFAULT_PATH if path is None else Path(path)
     if not p.exists():
         raise DataNotFoundError("pro-atom file", [p])
+    provenance.record_file(p, "pro-atoms")
     try:
         with np.load(p, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}

@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from lilib import provenance
 from lilib.errors import (
     ArgumentError,
     CalculatorError,
@@ -185,6 +186,7 @@ def relax(
     A relaxation that does not converge emits :class:`~lilib.errors.ConvergenceWarning` and
     returns ``converged=False`` with the structure it reached.
     """
+    provenance.cite("fire" if optimizer == "FIRE" else "ase")
     from ase.calculators.calculator import PropertyNotImplementedError
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
@@ -544,6 +546,7 @@ def compute_phonons(
     calculation, :class:`~lilib.errors.FileFormatError` (naming the file) for a corrupted
     checkpoint file, :class:`~lilib.errors.CalculatorError` for non-finite or misshapen forces.
     """
+    provenance.cite("phonopy", "spglib")
     import phonopy
 
     _cell_of(atoms)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lilib import provenance
 from lilib.errors import ArgumentError, DataNotFoundError, FileFormatError
 
 __all__ = ["STRUCTURE_YAMLS", "PhononData", "load_phonons"]
@@ -294,6 +295,7 @@ def load_phonons(
     :class:`~lilib.errors.FileFormatError` (naming the file) for malformed yaml, FORCE_SETS whose
     atom count does not match the supercell, or displacement lists that disagree between files.
     """
+    provenance.cite("phonopy", "spglib")
     path = Path(path)
     if path.is_file():
         folder, candidates = path.parent, [path]
@@ -308,6 +310,8 @@ def load_phonons(
         raise DataNotFoundError("phonon data", [path])
     yaml_path = candidates[0]
     data = _read_yaml(yaml_path)
+    for used in (yaml_path, folder / "FORCE_SETS", folder / "BORN"):
+        provenance.record_file(used, "phonon data")  # absent files are skipped
     n_unit = _unit_cell_atoms(data, yaml_path)
     smat = _supercell_matrix(data, yaml_path)
     n_super = n_unit * round(abs(np.linalg.det(smat)))

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lilib import provenance
 from lilib.errors import DataNotFoundError, FileFormatError
 from lilib.phonons.descriptors import LatticeDynamics
 
@@ -70,6 +71,7 @@ def descriptors_dir(model: str = "sevennet-0", directory: str | Path | None = No
 
 
 def _read(path: Path) -> dict[str, Any]:
+    provenance.record_file(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -333,3 +335,41 @@ def load_hops(model: str = "sevennet-0", *, directory: str | Path | None = None)
     df = pd.DataFrame(rows, index=pd.Index(names, name="name"))
     df.attrs["model"] = folder.parent.name
     return df
+
+
+def _hop_record(name: str, model: str, directory) -> tuple[Path, dict[str, Any]]:
+    path = descriptors_dir(model, directory) / "hops" / f"{name}.json"
+    if not path.is_file():
+        raise DataNotFoundError(f"hop of {name!r} for model {model!r} ({SCRIPT} --hops)", [path])
+    rec = _read(path)
+    if rec.get("status") != "done":
+        raise DataNotFoundError(
+            f"hop of {name!r} ({rec.get('status')}: {rec.get('reason')})", [path]
+        )
+    return path, rec
+
+
+def load_hop_convergence(
+    name: str = "LiF", model: str = "sevennet-0", *, directory: str | Path | None = None
+) -> pd.DataFrame:
+    """How the shipped hop's Vineyard ν* (THz) and S_m (k_B) change with the Hessian region:
+    one row per radius (Å) around the moving ion at the saddle (atoms inside displaced, the
+    rest frozen), the last row (radius NaN) every atom. All from one full Hessian per state."""
+    path, rec = _hop_record(name, model, directory)
+    rows = rec.get("convergence")
+    if not rows:
+        raise DataNotFoundError(f"a convergence table in the hop of {name!r}", [path])
+    df = pd.DataFrame([{k: _flat(v) for k, v in r.items()} for r in rows])
+    return df[["radius_A", "n_atoms", "attempt_frequency_THz", "migration_entropy_kB", "error"]]
+
+
+def load_hop_modes(
+    name: str = "LiF", model: str = "sevennet-0", *, directory: str | Path | None = None
+) -> dict[str, np.ndarray]:
+    """Every normal mode (THz, sorted, imaginary as negative) of the shipped hop's initial state
+    and saddle, from the full Hessians (translations removed): ``{"initial": ..., "saddle": ...}``."""
+    path, rec = _hop_record(name, model, directory)
+    modes = rec.get("modes_THz")
+    if not modes:
+        raise DataNotFoundError(f"normal modes in the hop of {name!r}", [path])
+    return {k: np.asarray(v, dtype=float) for k, v in modes.items()}

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import constants as sc
 
+from lilib import provenance
 from lilib.errors import ArgumentError
 
 __all__ = [
@@ -278,6 +279,7 @@ def vineyard(
     modes with |ν| ≤ ``zero_tol_THz`` (they must agree between the states and be 0 or 3).
     Checks: equal lengths, no imaginary mode at the minimum, exactly one at the saddle.
     """
+    provenance.cite("vineyard")
     ini = np.asarray(initial_frequencies_THz, dtype=float).ravel()
     sad = np.asarray(saddle_frequencies_THz, dtype=float).ravel()
     if ini.size != sad.size:
@@ -344,6 +346,7 @@ def vineyard_from_hessians(
     with every atom free; False when atoms are fixed). Also gives the reaction-coordinate
     frequency ν0 = (1/2π)√(uᵀ D_initial u), u the saddle's unstable mass-weighted mode.
     """
+    provenance.cite("vineyard")
     f_ini = frequencies_from_hessian(
         initial_hessian_eV_A2, masses_amu, remove_translations=remove_translations
     )
