@@ -23,6 +23,7 @@ __all__ = [
     "DataNotFoundError",
     "FileFormatError",
     "InputFileError",
+    "InsufficientStatisticsError",
     "LilibError",
     "StationaryPointError",
     "StoreError",
@@ -70,6 +71,21 @@ class ArgumentError(LilibError, ValueError):
         self.name = name
         self.reason = message
         super().__init__(f"argument {name!r}: {message}")
+
+
+class InsufficientStatisticsError(ArgumentError):
+    """Too few independent events for an estimate (e.g. hops in a slab for a D(z)).
+
+    Carries ``argument`` (the threshold that was not met, e.g. 'min_hops'), ``where`` (the
+    places that fall short, e.g. slab indices) and ``counts`` (their event counts). An
+    :class:`ArgumentError`, so handlers of bad arguments catch it too.
+    """
+
+    def __init__(self, argument: str, message: str, where=(), counts=()) -> None:
+        super().__init__(argument, message)
+        self._init_args = (argument, message, tuple(where), tuple(counts))
+        self.where = tuple(where)
+        self.counts = tuple(counts)
 
 
 class UnknownNameError(LilibError, KeyError):

@@ -82,6 +82,8 @@ def _encode(value: Any) -> Any:
         return value
     if isinstance(value, tuple):
         return {_TAG: "tuple", "items": [_encode(v) for v in value]}
+    if isinstance(value, os.PathLike):
+        return {_TAG: "path", "value": os.fspath(value)}
     if isinstance(value, list):
         return [_encode(v) for v in value]
     if isinstance(value, Mapping):
@@ -120,6 +122,8 @@ def _decode(value: Any) -> Any:
         return float(value["repr"])
     if kind == "tuple":
         return tuple(_decode(v) for v in value["items"])
+    if kind == "path":
+        return Path(value["value"])
     if kind == "dict":
         return {_decode(k): _decode(v) for k, v in value["items"]}
     if kind == "dataframe":
@@ -269,8 +273,9 @@ class ResultStore:
             if not self.url.startswith("postgresql://"):
                 Path(self.url).parent.mkdir(parents=True, exist_ok=True)
             try:
-                db = connect(self.url, type="postgresql" if self._is_pg else "db")
-                db.count()  # opens it: a bad file or server fails here, not later
+                with self._init_lock():
+                    db = connect(self.url, type="postgresql" if self._is_pg else "db")
+                    db.count()  # opens it: a bad file or server fails here, not later
                 self._db = db
             except Exception as exc:  # driver errors differ between backends
                 pg_missing = self._is_pg and isinstance(exc, ImportError)
@@ -324,6 +329,26 @@ class ResultStore:
         }
         with self._write_lock():
             return int(self.db.write(atoms, key_value_pairs=kvp, data=data))
+
+    @contextlib.contextmanager
+    def _init_lock(self) -> Iterator[None]:
+        # ASE creates a new SQLite file's tables and then its version row in two steps: a second
+        # process opening the file in between reads no version and fails. A lock file beside the
+        # database serialises the first opening (POSIX; elsewhere nothing is locked).
+        if self._is_pg:
+            yield
+            return
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield
+            return
+        with open(f"{self.url}.lilib-open.lock", "a") as fh:  # not ASE's own <db>.lock
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:

@@ -9,6 +9,8 @@ import importlib
 import multiprocessing
 import os
 import pkgutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -84,7 +86,67 @@ def _examples() -> dict[str, object]:
     out["ProvenanceReport"] = report()
     out.update(_md_examples())
     out.update(_gb_examples())
+    out.update(_rotation_examples())
+    out.update(_gb_transport_examples())
+    out.update(_md_run_examples())
     return out
+
+
+def _rotation_examples() -> dict[str, object]:
+    from test_rotation_coupling import scenario
+
+    from lilib.rotations import rotation_analysis, rotation_arrhenius
+
+    traj, _ = scenario(coupled=True)
+    ana = rotation_analysis(traj, "P", "S")
+    hops = ana.hops()
+    return {
+        "RotationAnalysis": ana,
+        "PolyanionGroups": ana.groups,
+        "PointGroup": ana.orientations.point_groups[0],
+        "Orientations": ana.orientations,
+        "RotationEvents": ana.events,
+        "BondACF": ana.acf,
+        "ACFFit": next(iter(ana.acf.fits.values())),
+        "HopEvents": hops,
+        "CouplingResult": ana.coupling(hops=hops, n_shuffles=100),
+        "RotationArrhenius": rotation_arrhenius([400.0, 500.0, 600.0], [0.05, 0.2, 0.5]),
+    }
+
+
+def _gb_transport_examples() -> dict[str, object]:
+    from test_gb_transport import D_BULK, D_GB_PAR, D_GB_PERP, PLANES, em_walk, trajectory
+
+    from lilib.gb import gb_arrhenius, gb_profile, gb_width
+
+    prof = gb_profile(trajectory(em_walk(60, 600, D_BULK, D_GB_PAR, D_GB_PERP)), PLANES,
+                      lag_frames=1, bin_width_A=1.5, min_hops=0)  # fmt: skip
+    width = gb_width(prof)
+    return {
+        "GBProfile": prof,
+        "GBWidth": width,
+        "RegionDiffusivity": width.gb,
+        "GBArrhenius": gb_arrhenius([width, width, width], [600.0, 700.0, 800.0]),
+    }
+
+
+def _md_run_examples() -> dict[str, object]:
+    from lilib.md import run_md, vdos
+    from lilib.md.lammps import LammpsCell, lammps_available, run_lammps_md
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = run_md(bulk("Cu", cubic=True), EMT(), 300.0, 40, 2.0, workdir=tmp, save_every=2,
+                     save_velocities=True, progress=False)  # fmt: skip
+        out = {"MDRun": run, "VDOS": vdos(run)}
+        cu = bulk("Cu", cubic=True)
+        out["LammpsCell"] = LammpsCell.from_cell(cu.cell[:])
+        if lammps_available():
+            from lilib import structures
+
+            with pytest.warns(UserWarning):
+                out["LammpsRun"] = run_lammps_md(structures.load("LiF"), "LiF_TosiFumi1964", 300.0,
+                                                 20, dump_every=10, workdir=Path(tmp) / "l")  # fmt: skip
+        return out
 
 
 def _md_examples() -> dict[str, object]:

@@ -6,7 +6,16 @@ Widgets display what :mod:`lilib` computes; they never compute physics themselve
 from __future__ import annotations
 
 from widgets.charge_explorer import ChargeExplorer
+from widgets.gb_explorer import GBExplorer
 from widgets.phonon_explorer import PhononExplorer
 from widgets.structure_view import StructureView, show_structure
+from widgets.transport_dashboard import TransportDashboard
 
-__all__ = ["ChargeExplorer", "PhononExplorer", "StructureView", "show_structure"]
+__all__ = [
+    "ChargeExplorer",
+    "GBExplorer",
+    "PhononExplorer",
+    "StructureView",
+    "TransportDashboard",
+    "show_structure",
+]

@@ -14,6 +14,7 @@
 Units: Å, fs (time step) and ps (lags), K, cm²/s, mS/cm, eV.
 """
 
+from lilib.md.lammps import LammpsRun, relax_lattice, run_lammps_md, schottky_defects
 from lilib.md.readers import (
     read_ase,
     read_lammps_dump,
@@ -21,6 +22,7 @@ from lilib.md.readers import (
     read_trajectory,
     read_xdatcar,
 )
+from lilib.md.run import MDRun, load_run, run_md
 from lilib.md.trajectory import Trajectory
 from lilib.md.transport import (
     ArrheniusFit,
@@ -40,11 +42,15 @@ from lilib.md.transport import (
     van_hove_distinct,
     van_hove_self,
 )
+from lilib.md.vdos import VDOS, vdos
 
 __all__ = [
+    "VDOS",
     "ArrheniusFit",
     "Conductivity",
     "Diffusivity",
+    "LammpsRun",
+    "MDRun",
     "MSDResult",
     "Trajectory",
     "TransportResult",
@@ -52,6 +58,7 @@ __all__ = [
     "arrhenius_fit",
     "charge_diffusivity",
     "haven_ratio",
+    "load_run",
     "msd",
     "msd_fft",
     "nernst_einstein",
@@ -60,8 +67,13 @@ __all__ = [
     "read_pmg_diffusion",
     "read_trajectory",
     "read_xdatcar",
+    "relax_lattice",
+    "run_lammps_md",
+    "run_md",
+    "schottky_defects",
     "tracer_diffusivity",
     "transport",
     "van_hove_distinct",
     "van_hove_self",
+    "vdos",
 ]
