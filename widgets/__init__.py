@@ -8,6 +8,7 @@ from __future__ import annotations
 from widgets.charge_explorer import ChargeExplorer
 from widgets.gb_explorer import GBExplorer
 from widgets.phonon_explorer import PhononExplorer
+from widgets.rotation_explorer import RotationExplorer
 from widgets.structure_view import StructureView, show_structure
 from widgets.transport_dashboard import TransportDashboard
 
@@ -15,6 +16,7 @@ __all__ = [
     "ChargeExplorer",
     "GBExplorer",
     "PhononExplorer",
+    "RotationExplorer",
     "StructureView",
     "TransportDashboard",
     "show_structure",
