@@ -71,7 +71,6 @@ import numbers
 import os
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +80,8 @@ import pandas as pd
 from ase import Atoms, units
 from ase.calculators.calculator import BaseCalculator
 
+from lilib._files import atomic_write_bytes as _atomic_write
+from lilib._files import write_json as _write_json
 from lilib.errors import ArgumentError, FileFormatError, WorkdirMismatchError
 from lilib.md.trajectory import Trajectory
 
@@ -340,20 +341,6 @@ def _thermostat_parameters(
 
 
 # --------------------------------------------------------------------------- files
-
-
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        write(fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    text = json.dumps(data, indent=1) + "\n"
-    _atomic_write(path, lambda fh: fh.write(text.encode()))
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:

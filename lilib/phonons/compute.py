@@ -44,6 +44,8 @@ from typing import Any, Literal
 import numpy as np
 
 from lilib import provenance
+from lilib._files import atomic_write_bytes as _atomic_write_bytes
+from lilib._files import write_json as _write_json
 from lilib.errors import (
     ArgumentError,
     CalculatorError,
@@ -362,20 +364,6 @@ class ComputedPhonons(PhononData):
 
 
 # --------------------------------------------------------------------------- checkpoint files
-
-
-def _atomic_write_bytes(path: Path, write: Callable[[Any], None]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    text = json.dumps(data, indent=1) + "\n"
-    _atomic_write_bytes(path, lambda f: f.write(text.encode()))
 
 
 def _read_manifest(path: Path) -> dict[str, Any]:
