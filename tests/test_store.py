@@ -159,7 +159,12 @@ def _md_examples() -> dict[str, object]:
     traj = Trajectory(np.cumsum(steps, axis=0), np.eye(3) * 12.0, symbols, timestep_fs=10.0,
                       temperature_K=600.0, unwrapped=True)  # fmt: skip
     res = transport(traj, "Li", temperature_K=600.0, n_bootstrap=50)
+    from lilib.md import diffusion_analyzer_equivalent
+
     return {
+        "PmgDiffusionResult": diffusion_analyzer_equivalent(
+            traj, "Li", temperature_K=600.0, min_obs=5
+        ),
         "Trajectory": traj,
         "TransportResult": res,
         "MSDResult": res.msd,

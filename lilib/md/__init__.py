@@ -15,6 +15,7 @@ Units: Å, fs (time step) and ps (lags), K, cm²/s, mS/cm, eV.
 """
 
 from lilib.md.lammps import LammpsRun, relax_lattice, run_lammps_md, schottky_defects
+from lilib.md.pmg_mode import PmgDiffusionResult, diffusion_analyzer_equivalent
 from lilib.md.readers import (
     read_ase,
     read_lammps_dump,
@@ -52,11 +53,13 @@ __all__ = [
     "LammpsRun",
     "MDRun",
     "MSDResult",
+    "PmgDiffusionResult",
     "Trajectory",
     "TransportResult",
     "VanHove",
     "arrhenius_fit",
     "charge_diffusivity",
+    "diffusion_analyzer_equivalent",
     "haven_ratio",
     "load_run",
     "msd",
