@@ -60,7 +60,9 @@ class RotationExplorer(ipw.VBox):
             continuous_update=False, layout=ipw.Layout(width="60%"),
         )  # fmt: skip
         self.info = ipw.HTML()
-        self.view_box = ipw.Box()
+        self.view_box = ipw.VBox(
+            layout=ipw.Layout(width="100%")
+        )  # a bare Box collapses the 3D view to 1 px
         self.plot_out = ipw.Output()
         self.table = ipw.HTML(self.events_dataframe().to_html(index=False, max_rows=30))
         self.structure_view: StructureView | None = None
