@@ -208,18 +208,11 @@ def get_calculator(
     from lilib import provenance
 
     package = _PACKAGES[canonical]
-    provenance.record_model(canonical, _LABELS[canonical], package, _dist_version(package))
+    provenance.record_model(
+        canonical, _LABELS[canonical], package, provenance.package_version(package)
+    )
     provenance.cite("sevennet" if canonical == "sevennet-0" else "chgnet")
     return calc
-
-
-def _dist_version(dist: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return None
 
 
 # --------------------------------------------------------------------------- coverage

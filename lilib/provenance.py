@@ -31,6 +31,8 @@ __all__ = [
     "CITATIONS",
     "ProvenanceReport",
     "cite",
+    "git_state",
+    "package_version",
     "record_file",
     "record_model",
     "report",
@@ -130,7 +132,8 @@ def record_model(name: str, label: str, package: str, version: str | None) -> No
         _models[name] = {"name": name, "label": label, "package": package, "version": version}
 
 
-def _version(dist: str) -> str | None:
+def package_version(dist: str) -> str | None:
+    """Installed version of distribution ``dist`` (e.g. 'sevenn'), None when not installed."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -139,7 +142,13 @@ def _version(dist: str) -> str | None:
         return None
 
 
-def _git(root: Path) -> dict[str, Any]:
+def git_state(root: str | os.PathLike | None = None, paths: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``commit`` (HEAD), ``dirty`` (uncommitted changes to tracked files, only under ``paths``
+    when given) and ``describe`` of the git checkout at ``root`` (default: lilib's own)."""
+    return _git(Path(root) if root is not None else Path(__file__).resolve().parents[1], paths)
+
+
+def _git(root: Path, paths: tuple[str, ...] = ()) -> dict[str, Any]:
     def run(*args: str) -> str | None:
         try:
             out = subprocess.run(
@@ -152,7 +161,7 @@ def _git(root: Path) -> dict[str, Any]:
     commit = run("rev-parse", "HEAD")
     if commit is None:
         return {"commit": None, "dirty": None, "describe": "not a git checkout"}
-    status = run("status", "--porcelain", "--untracked-files=no")
+    status = run("status", "--porcelain", "--untracked-files=no", "--", *paths)
     return {"commit": commit, "dirty": bool(status), "describe": run("describe", "--always")}
 
 
@@ -248,7 +257,7 @@ def report() -> ProvenanceReport:
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         python=platform.python_version(),
         platform=f"{platform.system()} {platform.machine()}",
-        packages={p: _version(p) for p in PACKAGES},
+        packages={p: package_version(p) for p in PACKAGES},
         git=_git(root),
         quick=config.quick(),
         files=sorted(files, key=lambda f: f["path"]),

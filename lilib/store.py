@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from lilib.errors import ArgumentError, StoreError
+from lilib.provenance import package_version
 
 __all__ = [
     "ResultStore",
@@ -159,15 +160,6 @@ def decode_result(text: str) -> Any:
 # ------------------------------------------------------------------------------ keys
 
 
-def _package_version(module: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(module)
-    except PackageNotFoundError:
-        return None
-
-
 def calculator_record(calculator: Any) -> dict[str, Any]:
     """Identity of a calculator for keys: class, model name, simple parameters, and the version
     of the package that defines its class (so a new model release is a cache miss). A string
@@ -178,18 +170,18 @@ def calculator_record(calculator: Any) -> dict[str, Any]:
     if isinstance(calculator, Mapping):  # a record already
         return dict(calculator)
     if isinstance(calculator, str) and calculator.lower() == "emt":
-        return {"name": "emt", "package": "ase", "version": _package_version("ase")}
+        return {"name": "emt", "package": "ase", "version": package_version("ase")}
     if isinstance(calculator, str):
         from lilib import calculators
 
         name = calculators.resolve_name(calculator)
         package = calculators.model_package(name)
-        return {"name": name, "package": package, "version": _package_version(package)}
+        return {"name": name, "package": package, "version": package_version(package)}
     from lilib.phonons.compute import calculator_identity
 
     ident = calculator_identity(calculator)
     package = type(calculator).__module__.split(".")[0]
-    return {**ident, "package": package, "version": _package_version(package)}
+    return {**ident, "package": package, "version": package_version(package)}
 
 
 def result_key(

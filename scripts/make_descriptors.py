@@ -52,7 +52,6 @@ import platform
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +67,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lilib.phonons.library_data import FORMAT, HOPS_FORMAT  # noqa: E402
+from lilib.provenance import git_state, package_version  # noqa: E402
 
 SCRIPT = "scripts/make_descriptors.py"
 OUT_DEFAULT = ROOT / "lilib" / "data" / "descriptors"
@@ -161,29 +161,9 @@ def round_curves(descriptors: dict, digits: int = 4) -> dict:
 
 
 def _git_commit() -> tuple[str | None, bool | None]:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "lilib", "scripts"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None, None
-    return commit, bool(dirty)
-
-
-def _version(module: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(module)
-    except PackageNotFoundError:
-        return None
+    """HEAD and whether lilib/ or scripts/ have uncommitted changes."""
+    state = git_state(ROOT, ("lilib", "scripts"))
+    return state["commit"], state["dirty"]
 
 
 def environment(model: str) -> dict:
@@ -198,7 +178,10 @@ def environment(model: str) -> dict:
     except OSError:
         load = None
     return {
-        "versions": {"python": platform.python_version(), **{p: _version(p) for p in packages}},
+        "versions": {
+            "python": platform.python_version(),
+            **{p: package_version(p) for p in packages},
+        },
         "lilib_git_commit": commit,
         "lilib_git_dirty": dirty,
         "machine": {

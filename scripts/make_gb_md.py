@@ -43,7 +43,6 @@ import json
 import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +59,7 @@ from lilib.gb import build_gb  # noqa: E402
 from lilib.md import Trajectory  # noqa: E402
 from lilib.md.lammps import run_lammps_md, schottky_defects  # noqa: E402
 from lilib.potentials import load_potential  # noqa: E402
+from lilib.provenance import git_state  # noqa: E402
 
 SCRIPT = "scripts/make_gb_md.py"
 OUT_DEFAULT = ROOT / "lilib" / "data" / "md" / "gb"
@@ -107,17 +107,9 @@ def _now() -> str:
 
 
 def _git() -> dict[str, Any]:
-    def run(*args: str) -> str | None:
-        try:
-            out = subprocess.run(
-                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return out.stdout.strip() if out.returncode == 0 else None
-
-    status = run("status", "--porcelain", "--", "lilib", "scripts")
-    return {"commit": run("rev-parse", "HEAD"), "dirty": bool(status)}
+    """HEAD and whether lilib/ or scripts/ have uncommitted changes."""
+    state = git_state(ROOT, ("lilib", "scripts"))
+    return {"commit": state["commit"], "dirty": state["dirty"]}
 
 
 def _machine() -> dict[str, Any]:

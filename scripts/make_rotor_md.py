@@ -67,7 +67,6 @@ import os
 import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -79,6 +78,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from lilib.provenance import git_state, package_version  # noqa: E402
 
 SCRIPT = "scripts/make_rotor_md.py"
 FORMAT = "lilib.data.md.rotor/1"
@@ -148,25 +149,10 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _version(dist: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return None
-
-
 def _git_commit() -> tuple[str | None, bool | None]:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lilib", "scripts"],
-                               cwd=ROOT, capture_output=True, text=True,
-                               check=True).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.CalledProcessError):
-        return None, None
-    return commit, bool(dirty)
+    """HEAD and whether lilib/ or scripts/ have uncommitted changes."""
+    state = git_state(ROOT, ("lilib", "scripts"))
+    return state["commit"], state["dirty"]
 
 
 def environment(device: str) -> dict:
@@ -180,7 +166,10 @@ def environment(device: str) -> dict:
     except OSError:
         load = None
     return {
-        "versions": {"python": platform.python_version(), **{p: _version(p) for p in packages}},
+        "versions": {
+            "python": platform.python_version(),
+            **{p: package_version(p) for p in packages},
+        },
         "lilib_git_commit": commit,
         "lilib_git_dirty": dirty,
         "machine": {
@@ -390,7 +379,7 @@ def make_one(temperature: float, settings: dict, calc, unit, relax_rec: dict, ou
         "cell=z['cell'], symbols=z['symbols'], timestep_fs=float(z['timestep_fs']), "
         "temperature_K=float(z['temperature_K']), unwrapped=True)",
         "engine": {
-            "md": f"ASE {_version('ase')} integrators driven by lilib.md.run_md "
+            "md": f"ASE {package_version('ase')} integrators driven by lilib.md.run_md "
             "(checkpointed; Bussi: ase.md.bussi.Bussi with ase.constraints.FixCom)",
             "calculator": run.calculator,
             "device": device,
@@ -399,7 +388,7 @@ def make_one(temperature: float, settings: dict, calc, unit, relax_rec: dict, ou
             "name": MODEL,
             "label": _LABELS[MODEL],
             "package": "sevenn",
-            "version": _version("sevenn"),
+            "version": package_version("sevenn"),
         },
         "structure": {
             "source": f"lilib.structures.load({settings['structure']!r})",
