@@ -654,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
                         default=REAL["temperatures_K"], help="K")  # fmt: skip
     parser.add_argument("--supercell", nargs=3, type=int, default=REAL["supercell"])
     parser.add_argument("--production-ps", type=float, default=REAL["production_ps"])
+    parser.add_argument("--equilibration-ps", type=float, default=REAL["equilibration_ps"])
     parser.add_argument("--deuterium", action="store_true",
                         help="H mass 2.014 amu, 1 fs time step (see the docstring)")  # fmt: skip
     parser.add_argument("--device", default="cpu", help="torch device ('cpu', 'cuda')")
@@ -673,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         "temperatures_K": [float(t) for t in args.temperatures],
         "supercell": list(args.supercell),
         "production_ps": float(args.production_ps),
+        "equilibration_ps": float(args.equilibration_ps),
         "deuterium": bool(args.deuterium),
         "timestep_fs": 1.0 if args.deuterium else REAL["timestep_fs"],
         "save_every": 5 if args.deuterium else REAL["save_every"],  # frames stay 5 fs apart

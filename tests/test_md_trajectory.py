@@ -635,3 +635,132 @@ def test_real_gemdat_lammps_xyz_with_cell_from_data_file():
     np.testing.assert_allclose(frac, np.rint(frac), atol=1e-5)
     assert np.abs(np.rint(frac)).max() == 1  # some atoms sit one cell over
     assert np.linalg.norm(np.diff(tr.positions, axis=0), axis=-1).max() < 2.0
+
+
+# ---------------------------------------------------------------------------- bad input (issue list)
+
+
+def test_changing_atom_counts_are_refused_by_every_reader(tmp_path):
+    import ase.io
+
+    true = walk(4)
+    # LAMMPS: the third frame lost an atom
+    lines = write_dump(tmp_path / "a.dump", true, TRICLINIC).read_text().splitlines()
+    per_frame = 9 + 10
+    third = lines[2 * per_frame : 3 * per_frame]
+    third[3] = "9"
+    lines[2 * per_frame : 3 * per_frame] = third[:-1]
+    (tmp_path / "a.dump").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileFormatError, match="other atom ids") as info:
+        read_lammps_dump(tmp_path / "a.dump", timestep_fs=1.0, type_map=["Li", "S"])
+    assert info.value.line == 2 * per_frame + 9
+    # XDATCAR: a variable-cell header with other counts
+    _, frac = wrap(true, TRICLINIC)
+    cells = np.stack([TRICLINIC] * 4)
+    xd = write_xdatcar(tmp_path / "XDATCAR", frac, cells).read_text().splitlines()
+    block = 7 + 1 + 10
+    xd[2 * block + 6] = "   7   4"
+    (tmp_path / "XDATCAR").write_text("\n".join(xd) + "\n")
+    with pytest.raises(FileFormatError, match="lists species") as info:
+        read_xdatcar(tmp_path / "XDATCAR", timestep_fs=1.0)
+    assert info.value.line is not None
+    # extended XYZ: one frame with an extra atom
+    frames = [Atoms(["Li"] * 6 + ["S"] * 4, positions=p, cell=TRICLINIC, pbc=True) for p in true]
+    frames[1] = frames[1] + Atoms("Li", positions=[[0.1, 0.2, 0.3]])
+    ase.io.write(tmp_path / "grow.extxyz", frames)
+    with pytest.raises(FileFormatError, match="frame 1 has other atoms") as info:
+        read_trajectory(tmp_path / "grow.extxyz", timestep_fs=1.0)
+    assert info.value.path == tmp_path / "grow.extxyz"
+
+
+def test_missing_cells_are_refused(tmp_path):
+    true = walk(3)
+    with pytest.raises(ArgumentError) as info:
+        Trajectory(true, None, ["Li"] * 6 + ["S"] * 4, 1.0)
+    assert info.value.name == "cell"
+    lines = write_dump(tmp_path / "a.dump", true, TRICLINIC).read_text().splitlines()
+    del lines[4:8]  # BOX BOUNDS header and its three lines in the first frame
+    (tmp_path / "a.dump").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileFormatError, match="BOX BOUNDS") as info:
+        read_lammps_dump(tmp_path / "a.dump", timestep_fs=1.0, type_map=["Li", "S"])
+    assert info.value.line == 5
+    xd = write_xdatcar(tmp_path / "XDATCAR", wrap(true, TRICLINIC)[1], TRICLINIC)
+    lines = xd.read_text().splitlines()
+    lines[4] = "0 0 0"  # a zero lattice vector
+    xd.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileFormatError, match="flat lattice"):
+        read_xdatcar(xd, timestep_fs=1.0)
+
+
+def test_time_going_backwards_is_refused(tmp_path):
+    true = walk(5)
+    back = write_dump(tmp_path / "back.dump", true, TRICLINIC, steps=[0, 100, 200, 100, 200])
+    for kw in ({"md_step_fs": 1.0}, {"timestep_fs": 1.0}):
+        with pytest.raises(FileFormatError, match=r"TIMESTEP 100 follows 200 \(frame 3\)"):
+            read_lammps_dump(back, type_map=["Li", "S"], **kw)
+    same = write_dump(tmp_path / "same.dump", true, TRICLINIC, steps=[0, 100, 100, 200, 300])
+    with pytest.raises(FileFormatError, match="does not increase"):
+        read_lammps_dump(same, timestep_fs=1.0, type_map=["Li", "S"])
+    # XDATCAR: numbering that goes back inside one block is an error ...
+    _, frac = wrap(true, TRICLINIC)
+    lines = write_xdatcar(tmp_path / "XDATCAR", frac, TRICLINIC).read_text().splitlines()
+    lines[7 + 3 * 11] = "Direct configuration=      2"
+    (tmp_path / "XDATCAR").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileFormatError, match="time goes backwards") as info:
+        read_xdatcar(tmp_path / "XDATCAR", timestep_fs=1.0)
+    assert info.value.line == 7 + 3 * 11 + 1
+    # ... while two runs concatenated with a header between them continue in time
+    first = write_xdatcar(tmp_path / "X1", frac[:3], TRICLINIC).read_text()
+    second = write_xdatcar(tmp_path / "X2", frac[3:], TRICLINIC).read_text()
+    (tmp_path / "cat_XDATCAR").write_text(first + second)
+    tr = read_xdatcar(tmp_path / "cat_XDATCAR", timestep_fs=1.0)
+    assert tr.n_frames == 5 and tr.source["numbering_restarts"] == 1
+
+
+def test_unknown_formats_and_unreadable_content(tmp_path):
+    for name in ("run.h5", "trajectory", "md.dcd.bak"):
+        (tmp_path / name).write_bytes(b"\x00\x01binary")
+        with pytest.raises(ArgumentError, match="cannot tell the format") as info:
+            read_trajectory(tmp_path / name, timestep_fs=1.0)
+        assert info.value.name == "format"
+    (tmp_path / "vasprun.xml").write_text("<modeling><atominfo>")
+    with pytest.raises(FileFormatError) as info:
+        read_trajectory(tmp_path / "vasprun.xml", timestep_fs=1.0)
+    assert info.value.path == tmp_path / "vasprun.xml"
+    (tmp_path / "garbage.lammpstrj").write_text("this is not a dump\n")
+    with pytest.raises(FileFormatError, match="ITEM:") as info:
+        read_trajectory(tmp_path / "garbage.lammpstrj", timestep_fs=1.0, type_map=["Li"])
+    assert info.value.line == 1
+
+
+def write_vasprun(path, frac, cell, symbols):
+    """A minimal vasprun.xml of an MD run (the elements ASE's reader needs)."""
+    vec = lambda rows: "".join(f"<v>{' '.join(f'{x:.10f}' for x in r)}</v>" for r in rows)  # noqa: E731
+    crystal = f'<crystal><varray name="basis">{vec(cell)}</varray></crystal>'
+    atoms = "".join(f"<rc><c>{s}</c><c>1</c></rc>" for s in symbols)
+    out = [
+        '<?xml version="1.0" encoding="ISO-8859-1"?><modeling>',
+        '<kpoints><varray name="kpointlist"><v>0 0 0</v></varray>'
+        '<varray name="weights"><v>1</v></varray></kpoints>',
+        f'<atominfo><array name="atoms"><set>{atoms}</set></array></atominfo>',
+        f'<structure name="initialpos">{crystal}<varray name="positions">{vec(frac[0])}'
+        "</varray></structure>",
+    ]
+    energy = '<energy><i name="e_fr_energy">-1.0</i><i name="e_0_energy">-1.0</i></energy>'
+    for f in frac:
+        out.append(
+            f"<calculation><scstep>{energy}</scstep><structure>{crystal}"
+            f'<varray name="positions">{vec(f)}</varray></structure>{energy}</calculation>'
+        )
+    path.write_text("".join(out) + "</modeling>\n")
+    return path
+
+
+def test_vasprun_xml_is_read_through_ase(tmp_path):
+    true = walk(6, step_A=0.5)
+    _, frac = wrap(true, TRICLINIC)
+    path = write_vasprun(tmp_path / "vasprun.xml", frac, TRICLINIC, ["Li"] * 6 + ["S"] * 4)
+    tr = read_trajectory(path, timestep_fs=2.0)
+    assert tr.n_frames == 6 and tr.source["reader"].endswith("read_ase")
+    shift = tr.positions[0] - true[0]
+    np.testing.assert_allclose(tr.positions - shift, true, atol=1e-8)

@@ -249,6 +249,8 @@ def read_xdatcar(
         n_atoms = int(sum(counts))
         positions, cells = [], []
         variable = False
+        last_number: int | None = None
+        header_before, restarts = True, 0
         while True:
             line = lines.next()
             if line is None:
@@ -265,13 +267,23 @@ def read_xdatcar(
                         f"this configuration lists species {dict(zip(sp, cn))}, "
                         f"the first one {dict(zip(species, counts))}"
                     )
-                variable = True
+                variable, header_before = True, True
                 line = lines.need("a 'Direct configuration=' line")
                 key = line.split()[0].lower() if line.split() else ""
                 if not key.startswith(("direct", "cartesian")):
                     raise lines.error(
                         f"expected a 'Direct configuration=' line, got {line.strip()!r}"
                     )
+            number = _configuration_number(line)
+            if number is not None and last_number is not None and number <= last_number:
+                if not header_before:
+                    raise lines.error(
+                        f"configuration number {number} after {last_number}: time goes "
+                        "backwards (concatenated runs need a header between them)"
+                    )
+                restarts += 1  # 'cat XDATCAR.1 XDATCAR.2': numbering restarts after a header
+            last_number = number if number is not None else last_number
+            header_before = False
             first = lines.lineno + 1
             try:
                 block = lines.take(n_atoms, f"configuration {len(positions) + 1}")
@@ -291,6 +303,7 @@ def read_xdatcar(
         "reader": "lilib.md.readers.read_xdatcar",
         "variable_cell": variable,
         "n_configurations": len(positions),
+        "numbering_restarts": restarts,
     }
     return _unwrapped_trajectory(
         positions,
@@ -301,6 +314,15 @@ def read_xdatcar(
         dtype,
         source,
     )
+
+
+def _configuration_number(line: str) -> int | None:
+    """The N of 'Direct configuration=     N' (None when the line has no number)."""
+    tail = line.split("=", 1)[1] if "=" in line else ""
+    try:
+        return int(tail.split()[0])
+    except (IndexError, ValueError):
+        return None
 
 
 def _xdatcar_header(
@@ -456,10 +478,17 @@ def read_lammps_dump(
     if not positions:
         raise FileFormatError(path, "no frames (no 'ITEM: TIMESTEP')")
     steps_arr = np.array(steps, dtype=np.int64)
+    gaps = np.diff(steps_arr)
+    if np.any(gaps <= 0):
+        k = int(np.argmax(gaps <= 0))
+        raise FileFormatError(
+            path,
+            f"TIMESTEP {steps_arr[k + 1]} follows {steps_arr[k]} (frame {k + 1}): time does not "
+            "increase (a restarted run appended to the dump?)",
+        )
     if md_step_fs is not None:
         if len(steps) > 1:
-            gaps = np.diff(steps_arr)
-            if np.any(gaps <= 0) or np.any(gaps != gaps[0]):
+            if np.any(gaps != gaps[0]):
                 raise FileFormatError(
                     path,
                     f"TIMESTEP values are not evenly spaced (gaps {sorted(set(gaps.tolist()))[:5]}); "
@@ -834,7 +863,7 @@ def _format_of(path: Path) -> str:
         return "lammps-dump"
     if name.endswith(".json"):
         return "pmg-diffusion"
-    if name.endswith((".traj", ".xyz", ".extxyz")):
+    if name.endswith((".traj", ".xyz", ".extxyz")) or ("vasprun" in name and name.endswith(".xml")):
         return "ase"
     raise ArgumentError(
         "format",
@@ -848,7 +877,8 @@ def read_trajectory(path: str | Path, format: str | None = None, **kw: Any) -> T
 
     format: 'xdatcar', 'lammps-dump', 'pmg-diffusion', 'ase' or any ASE format name (read
     through ase.io). Names: *XDATCAR*, *.lammpstrj / *.dump / dump.*, *.json, *.traj / *.xyz /
-    *.extxyz (each optionally .gz/.bz2/.xz). ``kw`` go to the reader (e.g. timestep_fs).
+    *.extxyz / vasprun*.xml (each optionally .gz/.bz2/.xz). ``kw`` go to the reader (e.g.
+    timestep_fs).
     """
     path = _check_file(path)
     fmt = format or _format_of(path)
