@@ -68,6 +68,33 @@ def test_fft_msd_equals_direct_sum():
     np.testing.assert_allclose(res.times_ps, np.arange(257) * 0.005)
 
 
+def test_per_ion_msd_on_a_strided_lag_grid_is_exact():
+    rng = np.random.default_rng(2)
+    x = -40.0 + np.cumsum(rng.normal(size=(300, 5, 3)), axis=0)
+    tr = Trajectory(x, CELL, ["Li"] * 5, 5.0, unwrapped=True)
+    full, strided = msd(tr, "Li"), msd(tr, "Li", max_ion_lags=16, workers=1)
+    assert full.ion_lag_stride == 1 and strided.ion_lag_stride == 32
+    ref = direct_msd(x)
+    np.testing.assert_allclose(strided.ion_msd_A2, ref[::32], rtol=1e-6, atol=1e-4)
+    np.testing.assert_allclose(strided.ion_times_ps, full.times_ps[::32])
+    np.testing.assert_allclose(strided.components_A2, full.components_A2, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(strided.components_A2, ref.mean(axis=1), rtol=0, atol=1e-9)
+    with pytest.raises(ArgumentError, match="per-ion lags"):
+        tracer_diffusivity(strided, fit_window=(0.1, 0.15))
+    with pytest.raises(ArgumentError):
+        msd(tr, "Li", max_ion_lags=4)
+    with pytest.raises(ArgumentError):
+        msd(tr, "Li", workers=0)
+
+
+def test_bootstrap_error_barely_depends_on_the_per_ion_lag_grid():
+    tr = random_walk()
+    every = tracer_diffusivity(msd(tr, "Li", max_ion_lags=10**6))
+    coarse = tracer_diffusivity(msd(tr, "Li", max_ion_lags=64))
+    assert coarse.value_cm2_s == pytest.approx(every.value_cm2_s, rel=1e-12)
+    assert coarse.stderr_cm2_s == pytest.approx(every.stderr_cm2_s, rel=0.05)
+
+
 def test_isotropic_walk_recovers_d():
     d_true = 0.5  # Å²/ps = 5e-5 cm²/s
     res = transport(random_walk(), "Li")

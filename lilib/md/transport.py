@@ -31,6 +31,7 @@ Method choices (all stated in the results):
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -40,6 +41,7 @@ from scipy import constants as sc
 from scipy import fft as sfft
 
 from lilib.errors import ArgumentError
+from lilib.md._msd_kernels import centre_and_square, fold_power
 from lilib.md.trajectory import Trajectory
 
 __all__ = [
@@ -117,7 +119,8 @@ class MSDResult:
     times_ps: lag times (n_lags,). msd_A2: tracer MSD (eq. 18), x + y + z (n_lags,);
     components_A2: its x, y, z parts (n_lags, 3). collective_msd_A2 / collective_components_A2:
     |Σ_i Δr_i|²/N (eqs. 19–20; equals msd_A2 for uncorrelated ions). ion_msd_A2: per ion and
-    axis (n_lags, n_ions, 3), float32, for the bootstrap. block_collective_components_A2:
+    axis (n_ion_lags, n_ions, 3), float32, for the bootstrap, on the lags 0, s, 2s, … with
+    s = ion_lag_stride (``ion_times_ps``). block_collective_components_A2:
     collective MSD of each of ``n_blocks`` contiguous blocks (n_blocks, n_block_lags, 3).
     indices: the atoms used; volume_A3: mean cell volume; temperature_K: of the run or None.
     """
@@ -135,6 +138,12 @@ class MSDResult:
     timestep_fs: float
     volume_A3: float
     temperature_K: float | None = None
+    ion_lag_stride: int = 1
+
+    @property
+    def ion_times_ps(self) -> np.ndarray:
+        """Lag times of ion_msd_A2, ps."""
+        return self.times_ps[:: self.ion_lag_stride]
 
     @property
     def duration_ps(self) -> float:
@@ -292,17 +301,41 @@ def _species_label(traj: Trajectory, idx: np.ndarray) -> str:
     return ",".join(dict.fromkeys(traj.symbols[idx].tolist()))
 
 
+def _workers(workers: int | None) -> int:
+    if workers is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if not isinstance(workers, (int, np.integer)) or workers == 0:
+        raise ArgumentError("workers", f"must be a non-zero integer or None, got {workers!r}")
+    return int(workers)
+
+
+def _ion_lag_stride(n_frames: int, max_ion_lags: int) -> int:
+    """Power-of-two stride s with ≤ max_ion_lags per-ion lags (1 when all fit)."""
+    if n_frames <= max_ion_lags:
+        return 1
+    return 1 << int(np.ceil(np.log2(n_frames / max_ion_lags)))
+
+
 def msd(
     traj: Trajectory,
     species: str | Sequence[str] | Sequence[int] | np.ndarray = "Li",
     *,
     n_blocks: int = 5,
+    max_ion_lags: int = 2048,
+    workers: int | None = None,
 ) -> MSDResult:
     """Tracer and collective MSDs of the chosen atoms by FFT, all time origins.
 
     traj: an unwrapped trajectory (drift removed if wanted). species: element symbol(s),
     atom indices or a mask. n_blocks: contiguous blocks for the collective-MSD uncertainty
-    (≥ 2; each needs ≥ 10 frames).
+    (≥ 2; each needs ≥ 10 frames). max_ion_lags: per-ion MSDs (for the bootstrap) are kept
+    on at most this many lags, a power-of-two stride apart; the tracer and collective MSDs
+    always have every lag. workers: threads of the FFTs (None: the CPUs this process may use).
+
+    One forward FFT per series; the ion average of the autocorrelations is one inverse FFT of
+    the summed power spectra, and a per-ion MSD on lags s apart needs only the power spectrum
+    folded to length N/s (aliasing: Σ_f P(f) e^{2πi f ks/N} depends on f mod N/s) and a short
+    inverse FFT, instead of a full inverse FFT per series.
     """
     if not isinstance(traj, Trajectory):
         raise ArgumentError("traj", f"expected a Trajectory, got {type(traj).__name__}")
@@ -316,31 +349,69 @@ def msd(
         raise ArgumentError(
             "n_blocks", f"{n_blocks} blocks of {traj.n_frames} frames are shorter than 10 frames"
         )
+    if not isinstance(max_ion_lags, (int, np.integer)) or max_ion_lags < 16:
+        raise ArgumentError("max_ion_lags", f"must be an integer ≥ 16, got {max_ion_lags!r}")
+    nw = _workers(workers)
     idx = traj.atom_indices(species)
-    n_frames, n_ions = traj.n_frames, idx.size
+    n, n_ions = traj.n_frames, idx.size
+    stride = _ion_lag_stride(n, int(max_ion_lags))
+    n_fold = sfft.next_fast_len(-(-2 * n // stride), real=True)
+    n_fft = stride * n_fold  # a multiple of the stride, ≥ 2n: no wrap-around
+    grid = np.arange(0, n, stride)  # per-ion lags
+    n_freq = n_fft // 2 + 1
 
-    components = np.zeros((n_frames, 3))
-    ion_msd = np.empty((n_frames, n_ions, 3), dtype=np.float32)
-    total_disp = np.zeros((n_frames, 3))
-    n_fft = sfft.next_fast_len(2 * n_frames, real=True)
-    per_ion_bytes = 3 * 8 * (4 * n_frames + 3 * n_fft)
+    power = np.zeros((n_freq, 3))  # Σ_ions |F|²
+    square_sum = np.zeros((n, 3))  # Σ_ions x_t²
+    ion_msd = np.empty((grid.size, n_ions, 3), dtype=np.float32)
+    total_disp = np.zeros((n, 3))  # Σ_ions x_t (a constant offset does not change an MSD)
+    lag_counts = np.arange(n, 0, -1, dtype=np.float64)  # time origins per lag
+    per_ion_bytes = 3 * 8 * (n_fft + 3 * n_freq + n_fft + 2 * n)
     chunk = max(1, int(_FFT_BUDGET_BYTES // per_ion_bytes))
-    for start in range(0, n_ions, chunk):
-        sel = idx[start : start + chunk]
-        x = np.asarray(traj.positions[:, sel, :], dtype=np.float64)
-        m = msd_fft(x)
-        components += m.sum(axis=1)
-        ion_msd[:, start : start + sel.size] = m
-        total_disp += (x - x[0]).sum(axis=1)
-    components /= n_ions
+    positions = traj.positions
+    # running sums of squares needed per ion: Σ_{t≤n-1-m}, Σ_{t≤m-1} at the grid lags, Σ_all
+    rows, inverse = np.unique(
+        np.concatenate([n - 1 - grid, np.maximum(grid - 1, 0), [n - 1]]), return_inverse=True
+    )
+    at_head, at_before, at_all = np.split(inverse, [grid.size, 2 * grid.size])
+    for first in range(0, n_ions, chunk):
+        sel = idx[first : first + chunk]
+        buf = np.zeros((n_fft, sel.size, 3))
+        cum_rows = np.empty((rows.size, sel.size, 3))
+        # MSD does not depend on a constant offset; removing each series' mean keeps the
+        # sums of squares small against the cross term (no cancellation into round-off)
+        centre_and_square(positions, sel, rows, buf, total_disp, square_sum, cum_rows)
+        head = cum_rows[at_head]  # Σ_{t=0}^{n-1-m} x_t²
+        tail = cum_rows[at_all] - cum_rows[at_before]  # Σ_{t=m}^{n-1} x_t² (m > 0)
+        tail[0] = cum_rows[at_all[0]]
+        spec = sfft.rfft(buf, axis=0, overwrite_x=True, workers=nw)
+        del buf
+        folded = np.zeros((n_fold, sel.size, 3))
+        fold_power(spec, n_fft, power, folded)
+        del spec
+        cross = sfft.irfft(folded[: n_fold // 2 + 1], n=n_fold, axis=0, workers=nw)
+        cross = cross[: grid.size] / stride  # Σ_t x_t x_{t+m} at the grid lags
+        m = head + tail
+        m -= 2.0 * cross
+        m /= lag_counts[grid].reshape(-1, 1, 1)
+        m[0] = 0.0
+        ion_msd[:, first : first + sel.size] = m
+    # tracer MSD at every lag: the summed squares by running sums, the summed cross term as
+    # one inverse FFT of the summed power spectra
+    cum = np.cumsum(square_sum, axis=0)
+    components = cum[::-1].copy()
+    components += cum[-1]
+    components[1:] -= cum[:-1]
+    components -= 2.0 * sfft.irfft(power, n=n_fft, axis=0, workers=nw)[:n]
+    components /= lag_counts[:, None] * n_ions
+    components[0] = 0.0
     collective = msd_fft(total_disp) / n_ions
 
-    block_len = n_frames // n_blocks
+    block_len = n // n_blocks
     blocks = total_disp[: n_blocks * block_len].reshape(n_blocks, block_len, 3)
     block_collective = np.stack([msd_fft(b) for b in blocks]) / n_ions
 
     return MSDResult(
-        times_ps=np.arange(n_frames) * traj.timestep_fs / 1000.0,
+        times_ps=np.arange(n) * traj.timestep_fs / 1000.0,
         msd_A2=components.sum(axis=1),
         components_A2=components,
         collective_msd_A2=collective.sum(axis=1),
@@ -353,6 +424,7 @@ def msd(
         timestep_fs=traj.timestep_fs,
         volume_A3=traj.volume_A3,
         temperature_K=traj.temperature_K,
+        ion_lag_stride=int(stride),
     )
 
 
@@ -430,7 +502,18 @@ def tracer_diffusivity(
     c, e = _ols_weights(t)
     slopes = c @ result.components_A2[sel]  # (3,) Å²/ps
     intercept = float(e @ result.components_A2[sel][:, list(ax)].sum(axis=1))
-    ion_slopes = np.einsum("t,tik->ik", c, result.ion_msd_A2[sel].astype(np.float64))
+    # per-ion slopes for the bootstrap: OLS on the per-ion lags inside the same window
+    ion_sel = np.flatnonzero(
+        np.isin(np.arange(result.times_ps.size), sel)[:: result.ion_lag_stride]
+    )
+    if ion_sel.size < 3:
+        raise ArgumentError(
+            "fit_window_ps" if fit_window_ps is not None else "fit_window",
+            f"holds {ion_sel.size} of the per-ion lags ({result.ion_lag_stride} frames apart) "
+            "needed for the bootstrap; widen it or call msd(..., max_ion_lags=...) larger",
+        )
+    ci, _ = _ols_weights(result.ion_times_ps[ion_sel])
+    ion_slopes = np.einsum("t,tik->ik", ci, result.ion_msd_A2[ion_sel].astype(np.float64))
     rng = np.random.default_rng(seed)
     n = result.n_ions
     boot = np.empty((int(n_bootstrap), 3))
