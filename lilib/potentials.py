@@ -10,7 +10,9 @@
 Form per pair: E(r) = A exp(−r/ρ) − C/r⁶ − D/r⁸ + q_i q_j/(4πε0 r), A in eV, ρ in Å, C in eV·Å⁶,
 D in eV·Å⁸, q in e. D = 0 is the Buckingham form (LAMMPS ``pair_style buck/coul/long``); D > 0
 is the Born–Mayer–Huggins form of the Tosi–Fumi alkali-halide sets (``born/coul/long`` with
-σ = 0 and its D = −D here). The short-range part is cut at ``cutoff_A``; the Coulomb sum is done
+σ = 0 and its D = −D here). Or the Pedone form (:class:`MorsePair`, partial charges):
+E(r) = D0[e^{−2α(r−r0)} − 2e^{−α(r−r0)}] + B/r¹² + q_i q_j/(4πε0 r) (``pair_style hybrid/overlay
+pedone coul/long``). The short-range part is cut at ``cutoff_A``; the Coulomb sum is done
 by Ewald or PPPM (``kspace_style``). A pair stored as ``null`` in a file is Coulomb-only.
 
 Every shipped set was read from its source and carries the DOI, the table and where it was
@@ -39,6 +41,7 @@ from lilib.errors import (
 __all__ = [
     "BuckinghamPair",
     "BuckinghamPotential",
+    "MorsePair",
     "UnknownPotentialError",
     "available_potentials",
     "load_potential",
@@ -105,6 +108,66 @@ class BuckinghamPair:
 
 
 @dataclass(frozen=True)
+class MorsePair:
+    """Short-range term D0[e^{−2α(r−r0)} − 2e^{−α(r−r0)}] + B/r¹² of one pair (Pedone form).
+
+    D0_eV: well depth (eV); alpha_1_A: stiffness (1/Å); r0_A: well position (Å);
+    B_eV_A12: short-range repulsion (eV·Å¹²). LAMMPS ``pair_style pedone``.
+    """
+
+    D0_eV: float
+    alpha_1_A: float
+    r0_A: float
+    B_eV_A12: float
+
+    def __post_init__(self) -> None:
+        for name in ("D0_eV", "alpha_1_A", "r0_A", "B_eV_A12"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ArgumentError(name, f"must be a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ArgumentError(name, f"must be finite and ≥ 0, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if self.alpha_1_A <= 0 or self.r0_A <= 0:
+            raise ArgumentError("alpha_1_A", "α and r0 must be > 0")
+
+    def energy_eV(self, r_A: float) -> float:
+        """Short-range energy at distance r (Å), eV (no Coulomb term)."""
+        x = math.exp(-self.alpha_1_A * (r_A - self.r0_A))
+        return self.D0_eV * (x * x - 2.0 * x) + self.B_eV_A12 / r_A**12
+
+    def to_dict(self) -> dict[str, float]:
+        """{'D0_eV', 'alpha_1_A', 'r0_A', 'B_eV_A12'}."""
+        return {
+            "D0_eV": self.D0_eV,
+            "alpha_1_A": self.alpha_1_A,
+            "r0_A": self.r0_A,
+            "B_eV_A12": self.B_eV_A12,
+        }
+
+
+_PAIR_KEYS = {
+    BuckinghamPair: ({"A_eV", "rho_A", "C_eV_A6"}, {"D_eV_A8"}),
+    MorsePair: ({"D0_eV", "alpha_1_A", "r0_A", "B_eV_A12"}, set()),
+}
+
+
+def _make_pair(key: str, value: Mapping) -> BuckinghamPair | MorsePair:
+    """A pair from its JSON mapping; the keys decide the form."""
+    for cls, (required, optional) in _PAIR_KEYS.items():
+        if required <= set(value):
+            extra = set(value) - required - optional
+            if extra:
+                raise ArgumentError("pairs", f"{key}: unknown keys {sorted(extra)}")
+            return cls(**value)
+    raise ArgumentError(
+        "pairs",
+        f"{key}: expected A_eV/rho_A/C_eV_A6[/D_eV_A8] (Buckingham) or "
+        f"D0_eV/alpha_1_A/r0_A/B_eV_A12 (Morse, Pedone form), got keys {sorted(value)}",
+    )
+
+
+@dataclass(frozen=True)
 class BuckinghamPotential:
     """A rigid-ion Buckingham + Coulomb parameter set with its source.
 
@@ -120,7 +183,7 @@ class BuckinghamPotential:
     name: str
     species: tuple[str, ...]
     charges: Mapping[str, float]
-    pairs: Mapping[str, BuckinghamPair | None]
+    pairs: Mapping[str, BuckinghamPair | MorsePair | None]
     cutoff_A: float
     doi: str
     citation: str
@@ -156,7 +219,7 @@ class BuckinghamPotential:
         extra = set(self.charges) - set(species)
         if extra:
             raise ArgumentError("charges", f"charges for species not listed: {sorted(extra)}")
-        pairs: dict[str, BuckinghamPair | None] = {}
+        pairs: dict[str, BuckinghamPair | MorsePair | None] = {}
         for key, value in self.pairs.items():
             parts = key.split("-") if isinstance(key, str) else []
             if len(parts) != 2 or any(p not in species for p in parts):
@@ -164,21 +227,18 @@ class BuckinghamPotential:
             canon = _pair_key(parts[0], parts[1], species)
             if canon in pairs:
                 raise ArgumentError("pairs", f"pair {canon} given twice")
-            if value is not None and not isinstance(value, BuckinghamPair):
+            if value is not None and not isinstance(value, (BuckinghamPair, MorsePair)):
                 if not isinstance(value, Mapping):
                     raise ArgumentError(
-                        "pairs", f"{key}: expected A_eV/rho_A/C_eV_A6, got {value!r}"
+                        "pairs", f"{key}: expected a mapping of parameters, got {value!r}"
                     )
-                missing = {"A_eV", "rho_A", "C_eV_A6"} - set(value)
-                if missing:
-                    raise ArgumentError("pairs", f"{key}: missing {sorted(missing)}")
-                extra_keys = set(value) - {"A_eV", "rho_A", "C_eV_A6", "D_eV_A8"}
-                if extra_keys:
-                    raise ArgumentError("pairs", f"{key}: unknown keys {sorted(extra_keys)}")
-                value = BuckinghamPair(
-                    value["A_eV"], value["rho_A"], value["C_eV_A6"], value.get("D_eV_A8", 0.0)
-                )
+                value = _make_pair(key, value)
             pairs[canon] = value
+        forms = {type(v) for v in pairs.values() if v is not None}
+        if len(forms) > 1:
+            raise ArgumentError(
+                "pairs", f"potential {self.name!r} mixes Buckingham and Morse pairs"
+            )
         for i, a in enumerate(species):
             for b in species[i:]:
                 if _pair_key(a, b, species) not in pairs:
@@ -200,7 +260,7 @@ class BuckinghamPotential:
 
     # ------------------------------------------------------------------ lookups
 
-    def pair(self, a: str, b: str) -> BuckinghamPair | None:
+    def pair(self, a: str, b: str) -> BuckinghamPair | MorsePair | None:
         """Parameters of pair a–b (None: Coulomb only). Raises UnsupportedElementError."""
         for s in (a, b):
             if s not in self.species:
@@ -236,7 +296,10 @@ class BuckinghamPotential:
 
     @property
     def pair_style(self) -> str:
-        """'buck/coul/long' (all D = 0) or 'born/coul/long' (a pair with a −D/r⁸ term)."""
+        """'buck/coul/long' (all D = 0), 'born/coul/long' (a pair with a −D/r⁸ term) or
+        'pedone + coul/long' (Morse pairs; LAMMPS hybrid/overlay)."""
+        if any(isinstance(p, MorsePair) for p in self.pairs.values()):
+            return "pedone + coul/long"
         has_d = any(p is not None and p.D_eV_A8 for p in self.pairs.values())
         return "born/coul/long" if has_d else "buck/coul/long"
 
@@ -274,13 +337,24 @@ class BuckinghamPotential:
         if set_charges:
             cmds += [f"set type {i + 1} charge {self.charges[s]:.10g}" for i, s in enumerate(types)]
         style = self.pair_style
-        cmds.append(f"pair_style {style} {self.cutoff_A:.10g}")
+        cut = f"{self.cutoff_A:.10g}"
+        if style.startswith("pedone"):
+            cmds += [f"pair_style hybrid/overlay pedone {cut} coul/long {cut}",
+                     "pair_coeff * * coul/long"]  # fmt: skip
+        else:
+            cmds.append(f"pair_style {style} {cut}")
         for i, a in enumerate(types):
             for j in range(i, len(types)):
                 b = types[j]
                 p = self.pair(a, b)
                 head = f"pair_coeff {i + 1} {j + 1}"
-                if p is None:
+                if style.startswith("pedone"):
+                    if p is not None:  # a Coulomb-only pair needs no pedone line
+                        cmds.append(
+                            f"{head} pedone {p.D0_eV:.10g} {p.alpha_1_A:.10g} {p.r0_A:.10g} "
+                            f"{p.B_eV_A12:.10g}  # {a}-{b}"
+                        )
+                elif p is None:
                     zero = "0.0 1.0 0.0 0.0 0.0" if style.startswith("born") else "0.0 1.0 0.0"
                     cmds.append(f"{head} {zero}  # {a}-{b}: Coulomb only")
                 elif style.startswith("born"):

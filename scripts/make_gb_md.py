@@ -1,36 +1,42 @@
 #!/usr/bin/env python
 """Make the grain-boundary MD trajectories shipped in ``lilib/data/md/gb/`` (LAMMPS, rigid ions).
 
-System: a LiF Σ5(310)[001] symmetric-tilt bicrystal (``lilib.gb.build_gb``, in-plane repeat
-3 × 2, grains ≥ 20 Å) with ``--schottky`` Li–F vacancy pairs drawn among the atoms within 3 Å
-of a GB plane, so that Li can move; each seed of ``FULL["seeds"]`` places them anew and draws
-new velocities. Potential: ``LiF_TosiFumi1964`` (``lilib.potentials``; Fumi & Tosi 1964).
-Temperatures stay below this model's melting range (see ``FULL``). For each seed and
-temperature:
-velocities at T, ``--npt-steps`` of anisotropic NPT at 0 GPa (cell and GB relax, thermal
-expansion), then ``--steps`` of Nosé–Hoover NVT, unwrapped positions every ``--dump-every``
-steps (``lilib.md.lammps.run_lammps_md``; positions minimised at the built cell first, so that
-the unrelaxed GB does not heat the run).
+System: a Li2O Σ5(310)[001] symmetric-tilt bicrystal (``lilib.gb.build_gb``, in-plane repeat
+2 × 2, grains ≥ 12 Å: 456 atoms) with ``--schottky`` Schottky defects (2 Li + 1 O vacancies
+each) drawn among the atoms within 3 Å of a GB plane, so that Li can move; and, as the bulk
+control, an antifluorite 3×3×3 supercell (324 atoms) with Schottky defects at the same number
+per formula unit, placed at random. Each seed of ``FULL["seeds"]`` places the defects anew and
+draws new velocities. Potential: ``Li2O_Pedone2006`` (``lilib.potentials``; Pedone et al. 2006,
+partial charges; its lattice constant is within 0.1 % of experiment, see its file). The LiF
+Tosi–Fumi set is not used: in that model rock salt is metastable and GB cells turn
+4-coordinated (see ``lilib/data/potentials/README.md``). For each seed and temperature, GB cell
+and bulk control alike: positions minimised at the built cell, velocities at T, ``--npt-steps``
+of anisotropic NPT at 0 GPa (cell and GB relax, thermal expansion), then ``--steps`` of
+Nosé–Hoover NVT, unwrapped positions every ``--dump-every`` steps
+(``lilib.md.lammps.run_lammps_md``).
 
-Outputs per seed and temperature, in ``--out`` (default ``lilib/data/md/gb``):
+Outputs per cell, seed and temperature, in ``--out`` (default ``lilib/data/md/gb``):
 
-- ``<tag>_<T>K_s<seed>.npz`` (compressed): ``positions`` (n_frames, n_atoms, 3) float32 Å, unwrapped;
-  ``cell`` (3, 3) Å (the NPT-equilibrated cell, fixed in NVT); ``symbols``; ``grain`` (0/1);
-  ``distance_to_gb_A`` and ``gb_positions_A`` of the built cell; ``timestep_fs`` between frames;
-  ``temperature_K``. Read back with :func:`load_trajectory` of this script or
-  ``lilib.md.Trajectory(positions=..., cell=..., symbols=..., timestep_fs=..., unwrapped=True)``.
+- ``<tag>_<T>K_s<seed>.npz`` (compressed), tag ``Li2O_sigma5_310`` or ``Li2O_bulk``: ``positions``
+  (n_frames, n_atoms, 3) float32 Å, unwrapped; ``cell`` (3, 3) Å (the NPT-equilibrated cell,
+  fixed in NVT); ``symbols``; for the GB cell ``grain`` (0/1), ``distance_to_gb_A`` and
+  ``gb_positions_A`` of the built cell (scale ``gb_positions_A`` by the cell's z ratio for the
+  NPT cell); ``timestep_fs`` between frames; ``temperature_K``. Read back with
+  :func:`load_trajectory` of this script or ``lilib.md.Trajectory(positions=..., cell=...,
+  symbols=..., timestep_fs=..., unwrapped=True)``.
 - ``<tag>_<T>K_s<seed>.json``: provenance — engine (LAMMPS version), potential (name, DOI, table,
-  where it was read), every MD setting, the GB model summary and removed atoms, the measured
-  steps/s and wall time, date, script, command, git commit, machine.
+  where it was read), every MD setting, the cell (GB summary or bulk repeat) and removed atoms,
+  the measured steps/s and wall time, Li–O coordination at the first and last frame, date,
+  script, command, git commit, machine.
 
 Checkpoints: ``--work`` (default ``build/gb_md``) holds one LAMMPS workdir per run
 (data file, logs, dump, restart files); a killed run resumes from its last restart file and
-appends, and a finished temperature (its ``.npz`` in ``--out``) is skipped (``--force`` redoes
-it). ``--estimate`` times a short run of the full cell and prints the projected wall time.
+appends, and a finished run (its ``.npz`` in ``--out``) is skipped (``--force`` redoes it).
+``--estimate`` times a short run of the GB cell and prints the projected wall time.
 
 Usage::
 
-    python scripts/make_gb_md.py --smoke            # 54 atoms, 2 temperatures, temp dir, seconds
+    python scripts/make_gb_md.py --smoke            # small cells, 2 temperatures, temp dir, seconds
     python scripts/make_gb_md.py --estimate         # steps/s of the full cell → projected hours
     nice -n 10 python scripts/make_gb_md.py --threads 2   # the full run (hours, checkpointed)
 """
@@ -67,33 +73,36 @@ WORK_DEFAULT = ROOT / "build" / "gb_md"
 FORMAT = "lilib.gb-md.v1"
 
 FULL = {
-    "material": "LiF",
-    "potential": "LiF_TosiFumi1964",
+    "material": "Li2O",
+    "potential": "Li2O_Pedone2006",
+    "schottky_unit": {"Li": 2, "O": 1},
     "axis": (0, 0, 1),
     "sigma": 5,
     "plane": (3, 1, 0),
-    "in_plane_repeat": (3, 2),
-    "min_grain_thickness_A": 20.0,
+    "in_plane_repeat": (2, 2),
+    "min_grain_thickness_A": 12.0,
+    "bulk_repeat": (3, 3, 3),
     "schottky": 4,
     "near_gb_A": 3.0,
-    # Below the melting range of this model: a 296-atom Σ5 cell run at 1000 K had D ≈ 1e-4 cm²/s
-    # in every slab (liquid-like) and at 850 K hops everywhere; at 700 K D(GB) ≈ 2× D(grain)
-    # (runs of 2026-11-28, tests of this script's settings).
-    "temperatures": (650.0, 700.0, 750.0, 800.0),
+    # A probe of this cell at 1000 K (2026-11-28) kept antifluorite (Li mostly 4 O within
+    # 2.6 Å, first and last frame alike) with thousands of Li hops in 10 ps: the model's Li
+    # sublattice is very mobile there, so the range stays at and below 1000 K.
+    "temperatures": (700.0, 800.0, 900.0, 1000.0),
     "seeds": (2027, 2028),
     "timestep_fs": 2.0,
-    "npt_steps": 5_000,
-    "steps": 50_000,
-    "dump_every": 250,
-    "restart_every": 5_000,
+    "npt_steps": 1_500,
+    "steps": 10_000,
+    "dump_every": 100,
+    "restart_every": 2_500,
     "seed": 2027,
 }
 SMOKE = dict(
     FULL,
     in_plane_repeat=(1, 1),
     min_grain_thickness_A=8.0,
+    bulk_repeat=(2, 2, 2),
     schottky=1,
-    temperatures=(700.0, 750.0),
+    temperatures=(900.0, 1000.0),
     seeds=(2027,),
     npt_steps=100,
     steps=400,
@@ -135,11 +144,33 @@ def build_system(cfg: dict[str, Any]):
     )
     near = np.flatnonzero(gb.distance_to_gb_A() < cfg["near_gb_A"])
     atoms = schottky_defects(
-        gb.atoms, {"Li": 1, "F": 1}, cfg["schottky"], seed=cfg["seed"], candidates=near
+        gb.atoms, cfg["schottky_unit"], cfg["schottky"], seed=cfg["seed"], candidates=near
     )
     removed = atoms.info["schottky_removed"]
     kept = np.setdiff1d(np.arange(len(gb.atoms)), removed)
     return gb, atoms, kept
+
+
+def build_bulk(cfg: dict[str, Any], gb_formula_units: int):
+    """The bulk control: a supercell with Schottky defects at the GB cell's number per
+    formula unit (at least one), placed at random."""
+    from lilib import structures
+
+    cell = structures.load(cfg["material"]).repeat(cfg["bulk_repeat"])
+    n_fu = len(cell) // sum(cfg["schottky_unit"].values())
+    n = max(1, round(cfg["schottky"] * n_fu / gb_formula_units))
+    return schottky_defects(cell, cfg["schottky_unit"], n, seed=cfg["seed"])
+
+
+def coordination(atoms, cation: str = "Li", anion: str = "O", cutoff_A: float = 2.6) -> dict:
+    """Histogram of the number of ``anion`` within ``cutoff_A`` of each ``cation``."""
+    from ase.neighborlist import neighbor_list
+
+    i, j = neighbor_list("ij", atoms, cutoff_A)
+    sym = np.array(atoms.get_chemical_symbols())
+    mask = (sym[i] == cation) & (sym[j] == anion)
+    counts = np.bincount(i[mask], minlength=len(atoms))[sym == cation]
+    return {str(k): int(v) for k, v in enumerate(np.bincount(counts)) if v}
 
 
 def load_trajectory(path: str | Path) -> Trajectory:
@@ -156,23 +187,27 @@ def load_trajectory(path: str | Path) -> Trajectory:
         )
 
 
-def _stem(cfg: dict[str, Any], temperature: float) -> str:
-    """File stem of one run: material, GB, temperature and seed."""
-    tag = f"{cfg['material']}_sigma{cfg['sigma']}_{''.join(map(str, cfg['plane']))}"
+def _stem(cfg: dict[str, Any], temperature: float, bulk: bool = False) -> str:
+    """File stem of one run: material, GB (or 'bulk'), temperature and seed."""
+    tag = f"{cfg['material']}_bulk" if bulk else (
+        f"{cfg['material']}_sigma{cfg['sigma']}_{''.join(map(str, cfg['plane']))}")  # fmt: skip
     return f"{tag}_{temperature:.0f}K_s{cfg['seed']}"
 
 
-def run_temperature(
+def run_cell(
     cfg: dict[str, Any],
     temperature: float,
     out: Path,
     work: Path,
     threads: int,
-    system,
+    atoms,
+    stem_name: str,
+    system_record: dict[str, Any],
+    arrays: dict[str, np.ndarray],
     command: str,
 ) -> dict[str, Any]:
-    gb, atoms, kept = system
-    stem = out / _stem(cfg, temperature)
+    """One MD run (GB cell or bulk control) and its shipped .npz/.json; returns the record."""
+    stem = out / stem_name
     pot = load_potential(cfg["potential"])
     t0 = time.perf_counter()
     run = run_lammps_md(
@@ -184,7 +219,7 @@ def run_temperature(
         dump_every=cfg["dump_every"],
         restart_every=cfg["restart_every"],
         npt_first_steps=cfg["npt_steps"],
-        workdir=work / _stem(cfg, temperature),
+        workdir=work / stem_name,
         seed=cfg["seed"],
         threads=threads,
         minimize=True,
@@ -197,11 +232,9 @@ def run_temperature(
         positions=traj.positions.astype(np.float32),
         cell=np.asarray(traj.cell),
         symbols=np.asarray(traj.symbols),
-        grain=np.asarray(gb.grain)[kept],
-        distance_to_gb_A=gb.distance_to_gb_A()[kept],
-        gb_positions_A=np.asarray(gb.gb_positions_A),
         timestep_fs=traj.timestep_fs,
         temperature_K=temperature,
+        **arrays,
     )
     record = {
         "format": FORMAT,
@@ -217,12 +250,11 @@ def run_temperature(
         },
         "md": {k: v for k, v in run.settings.items() if k not in ("potential", "engine")},
         "system": {
-            "gb": {k: (list(v) if isinstance(v, tuple) else v) for k, v in gb.summary().items()},
+            **system_record,
             "n_atoms": len(atoms),
             "composition": atoms.get_chemical_formula(),
-            "schottky_pairs": cfg["schottky"],
+            "schottky_unit": cfg["schottky_unit"],
             "schottky_removed_indices": atoms.info["schottky_removed"],
-            "schottky_within_A_of_gb": cfg["near_gb_A"],
         },
         "result": {
             "n_frames": traj.n_frames,
@@ -234,6 +266,9 @@ def run_temperature(
             "wall_s_last_call": wall,
             "mean_temperature_K": float(run.thermo["temperature_K"].mean()),
             "cell_A": np.asarray(traj.cell).tolist(),
+            "li_o_coordination_first_frame": coordination(traj.to_atoms(0)),
+            "li_o_coordination_last_frame": coordination(traj.to_atoms(traj.n_frames - 1)),
+            "coordination_cutoff_A": 2.6,
         },
         "provenance": {
             "date": _now(),
@@ -246,26 +281,52 @@ def run_temperature(
     }
     stem.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str) + "\n")
     print(
-        f"  {temperature:.0f} K: {traj.n_frames} frames, {run.steps_run} steps in {wall:.1f} s "
-        f"({run.steps_per_s:.1f} steps/s), <T> = {record['result']['mean_temperature_K']:.0f} K"
+        f"  {stem_name}: {traj.n_frames} frames, {run.steps_run} steps in {wall:.1f} s "
+        f"({run.steps_per_s:.1f} steps/s), <T> = {record['result']['mean_temperature_K']:.0f} K, "
+        f"Li–O coordination (last frame) {record['result']['li_o_coordination_last_frame']}"
     )
     return record
 
 
+def run_gb(cfg, temperature, out, work, threads, system, command) -> dict[str, Any]:
+    """The GB cell at one temperature."""
+    gb, atoms, kept = system
+    summary = {k: (list(v) if isinstance(v, tuple) else v) for k, v in gb.summary().items()}
+    arrays = {
+        "grain": np.asarray(gb.grain)[kept],
+        "distance_to_gb_A": gb.distance_to_gb_A()[kept],
+        "gb_positions_A": np.asarray(gb.gb_positions_A),
+        "built_cell": np.asarray(gb.atoms.cell),
+    }
+    record = {"kind": "gb", "gb": summary, "schottky_pairs": cfg["schottky"],
+              "schottky_within_A_of_gb": cfg["near_gb_A"]}  # fmt: skip
+    return run_cell(cfg, temperature, out, work, threads, atoms, _stem(cfg, temperature),
+                    record, arrays, command)  # fmt: skip
+
+
+def run_bulk(cfg, temperature, out, work, threads, atoms, command) -> dict[str, Any]:
+    """The bulk control at one temperature."""
+    record = {"kind": "bulk", "repeat": list(cfg["bulk_repeat"]),
+              "schottky_pairs": len(atoms.info["schottky_removed"]) //
+              sum(cfg["schottky_unit"].values())}  # fmt: skip
+    return run_cell(cfg, temperature, out, work, threads, atoms,
+                    _stem(cfg, temperature, bulk=True), record, {}, command)  # fmt: skip
+
+
 def estimate(cfg: dict[str, Any], threads: int, steps: int = 300) -> float:
     """Steps/s of the full cell (a short NVT run) and the projected wall time, printed."""
-    _, atoms, _ = build_system(cfg)
+    _, atoms, _ = build_system(cfg)  # the GB cell
     with tempfile.TemporaryDirectory(prefix="lilib-gb-estimate-") as tmp:
         run = run_lammps_md(
             atoms, cfg["potential"], cfg["temperatures"][0], steps,
             timestep_fs=cfg["timestep_fs"], dump_every=100, workdir=tmp, threads=threads,
         )  # fmt: skip
     per_t = cfg["npt_steps"] + cfg["steps"]
-    total = per_t * len(cfg["temperatures"]) / run.steps_per_s
+    total = per_t * len(cfg["temperatures"]) * len(cfg["seeds"]) / run.steps_per_s
     print(
         f"{len(atoms)} atoms, {threads} thread(s): {run.steps_per_s:.1f} steps/s; "
-        f"{len(cfg['temperatures'])} × ({cfg['npt_steps']} NPT + {cfg['steps']} NVT) steps "
-        f"≈ {total / 3600:.1f} h"
+        f"{len(cfg['seeds'])} seeds × {len(cfg['temperatures'])} × ({cfg['npt_steps']} NPT + "
+        f"{cfg['steps']} NVT) steps ≈ {total / 3600:.1f} h for the GB cells (bulk controls less)"
     )
     return run.steps_per_s
 
@@ -283,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schottky", type=int, default=None, help="Li–F vacancy pairs")
     parser.add_argument("--threads", type=int, default=1, help="OpenMP threads for LAMMPS")
     parser.add_argument("--force", action="store_true", help="redo finished temperatures")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="subset of seeds")
     args = parser.parse_args(argv)
     command = shlex.join([SCRIPT, *(sys.argv[1:] if argv is None else argv)])
 
@@ -305,32 +367,38 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     records = []
-    for seed in cfg["seeds"]:  # a seed places the Schottky pairs and draws the velocities
+    seeds = cfg["seeds"] if args.seeds is None else tuple(args.seeds)
+    for seed in seeds:  # a seed places the Schottky defects and draws the velocities
         run_cfg = dict(cfg, seed=seed)
         system = build_system(run_cfg)
+        n_fu = len(system[0].atoms) // sum(cfg["schottky_unit"].values())
+        bulk = build_bulk(run_cfg, n_fu)
         print(
             f"{cfg['material']} Σ{cfg['sigma']}{cfg['plane']} seed {seed}: {len(system[1])} "
-            f"atoms after {cfg['schottky']} Schottky pair(s); potential {cfg['potential']}; "
-            f"out {out}"
+            f"atoms after {cfg['schottky']} Schottky defect(s); bulk control {len(bulk)} atoms; "
+            f"potential {cfg['potential']}; out {out}"
         )
         for temperature in cfg["temperatures"]:
-            stem = _stem(run_cfg, temperature)
-            done = out / f"{stem}.npz"
-            if done.is_file() and not args.force:
-                print(f"  {temperature:.0f} K: done ({done.name}); --force to redo")
-                continue
-            if args.force:
-                shutil.rmtree(work / stem, ignore_errors=True)
-            records.append(
-                run_temperature(run_cfg, temperature, out, work, args.threads, system, command)
-            )
+            for is_bulk in (False, True):
+                stem = _stem(run_cfg, temperature, bulk=is_bulk)
+                done = out / f"{stem}.npz"
+                if done.is_file() and not args.force:
+                    print(f"  {stem}: done; --force to redo")
+                    continue
+                if args.force:
+                    shutil.rmtree(work / stem, ignore_errors=True)
+                if is_bulk:
+                    rec = run_bulk(run_cfg, temperature, out, work, args.threads, bulk, command)
+                else:
+                    rec = run_gb(run_cfg, temperature, out, work, args.threads, system, command)
+                records.append(rec)
     print(f"total {time.perf_counter() - t0:.1f} s")
     if args.smoke:
         for rec in records:
             traj = load_trajectory(out / rec["file"])
             assert traj.n_frames == cfg["steps"] // cfg["dump_every"] + 1, traj
             assert rec["result"]["completed"] and rec["potential"]["doi"]
-        print(f"smoke: OK ({len(records)} temperatures; files in {out})")
+        print(f"smoke: OK ({len(records)} runs; files in {out})")
     return 0
 
 

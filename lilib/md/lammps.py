@@ -993,7 +993,7 @@ def run_lammps_md(
 
         provenance.record_model(
             f"lammps:{pot.name}",
-            f"LAMMPS buck/coul/long, {pot.citation}",
+            f"LAMMPS {pot.pair_style}, {pot.citation}",
             "lammps",
             version.split("lammps ")[-1].rstrip(")"),
         )
