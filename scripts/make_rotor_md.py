@@ -3,8 +3,9 @@
 
 System: high-temperature LiBH4 (``lilib.structures.load('LiBH4-HT')``, P6_3mc, Filinchuk et
 al. 2008, the X-ray cell at 535 K, Z = 2), a rotor phase: BH4⁻ reorients on a ps time scale
-while Li⁺ conducts. Default supercell 2×2×2: 96 atoms, 8 BH4⁻, 8 Li⁺ (perpendicular widths
-7.5 / 7.5 / 14.1 Å, above SevenNet-0's 5 Å cutoff).
+while Li⁺ conducts. Default supercell 2×2×2: 96 atoms, 16 BH4⁻, 16 Li⁺ (perpendicular widths
+7.4 / 7.4 / 14.1 Å, above SevenNet-0's 5 Å cutoff); ``--supercell 2 2 1``: 48 atoms, 8 BH4⁻
+(7.4 / 7.4 / 7.0 Å).
 
 Protocol per temperature (400, 450, 500, 550 K: the HT phase exists above ~380 K and melts at
 ~540 K in experiment; 1000/T spans 2.5 to 1.8 for an Arrhenius plot of rotation rates):
@@ -299,6 +300,26 @@ def orientation_check(traj, times_ps=(0.5, 1.0, 5.0)) -> dict:
     return out
 
 
+def rotation_check(traj) -> dict:
+    """Reorientation events and Legendre C1/C2 of the BH4⁻ groups (``lilib.rotations``)."""
+    from lilib.rotations import rotation_analysis
+
+    ra = rotation_analysis(traj, centres="B", ligands="H", seed=0)
+    ev = ra.events.to_dataframe()
+    acf = ra.acf
+    return {
+        "analysis": "lilib.rotations.rotation_analysis(traj, 'B', 'H') with its default "
+        "hysteresis (θ_in, θ_out) on the shipped frames",
+        "n_groups": int(ra.groups.n_groups),
+        "n_events": len(ev),
+        "n_groups_with_events": int(ev["group"].nunique()) if len(ev) else 0,
+        "rate_per_group_per_ps": float(len(ev) / ra.groups.n_groups / traj.duration_ps),
+        "acf_max_lag_ps": float(acf.times_ps[-1]),
+        "c1_at_max_lag": float(acf.c1[-1]),
+        "c2_at_max_lag": float(acf.c2[-1]),
+    }
+
+
 # ---------------------------------------------------------------------------- one temperature
 
 
@@ -432,6 +453,7 @@ def make_one(temperature: float, settings: dict, calc, unit, relax_rec: dict, ou
             "(mass-weighted, Hann); shipped frames are 10 fs apart (Nyquist 50 THz): the B–H "
             "stretch (~70 THz) aliases in a VDOS computed from them",
             "orientation_c1": orientation_check(prod),
+            "rotations": rotation_check(prod),
             "production_ps": prod.duration_ps,
         },
         "timings": {
@@ -470,9 +492,10 @@ def write_readme(out: Path, readme: Path = DATA_ROOT / "README.md") -> None:
         "## rotor/: rotor-phase MLIP MD (paddle-wheel analysis)",
         "",
         f"Made by `{SCRIPT}` (its docstring has the protocol, the time-step choice and the cost). "
-        "High-temperature LiBH4 (P6_3mc, X-ray cell at 535 K), 2×2×2 supercell (96 atoms, 8 "
-        "BH4⁻), SevenNet-0, NVT with Bussi's thermostat (100 fs), 0.5 fs time step with "
-        "natural H, 2 ps equilibration (not shipped) + 20 ps production, positions every 10 fs.",
+        "High-temperature LiBH4 (P6_3mc, X-ray cell at 535 K, positions relaxed with the model), "
+        "SevenNet-0, NVT with Bussi's thermostat (100 fs); equilibration not shipped; positions "
+        "every 10 fs. Supercell, H mass, time step and lengths are per run in the table (LiBD4: "
+        "H given the deuterium mass, 1 fs steps).",
         "",
         "Per run `<name>_<T>K.npz` (`np.savez_compressed`): `positions` (n_frames, n_atoms, 3) "
         "float32 Å unwrapped, `cell` (3, 3) Å, `symbols`, `masses` (amu), `timestep_fs`, "
@@ -482,35 +505,41 @@ def write_readme(out: Path, readme: Path = DATA_ROOT / "README.md") -> None:
         "B–H orientation autocorrelation) and timings. Read:",
         "",
         "```python",
-        "z = np.load('LiBH4-HT_500K.npz')",
+        "z = np.load('LiBD4-HT_550K.npz')",
         "traj = lilib.md.Trajectory(positions=z['positions'], cell=z['cell'], symbols=z['symbols'],",
         "                           timestep_fs=float(z['timestep_fs']),",
         "                           temperature_K=float(z['temperature_K']), unwrapped=True)",
         "```",
         "",
-        "| run | status | frames | mean T K | drift meV/atom/ps | C1(1 ps) | τ(1/e) ps | "
+        "| run | status | atoms (BH4⁻) | dt fs | equil. + prod. ps | frames | mean T K | "
+        "drift meV/atom/ps | reorientations (groups) | C1 / C2 at max lag | "
         "Li / B / H VDOS centre THz | s/step | MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     records = sorted(out.glob("*.json")) if out.is_dir() else []
     if not records:
-        lines.append("| (none yet: the production run needs ~78 CPU hours or a GPU; see the "
-                     "script) | | | | | | | | | |")  # fmt: skip
+        lines.append("| (none yet: see the script for the cost) | | | | | | | | | | | | |")
     for path in records:
         r = read_json(path) or {}
         if r.get("format") != FORMAT:
             continue
-        ch, tm = r.get("checks", {}), r.get("timings", {})
-        oc = ch.get("orientation_c1", {})
-        c1 = (oc.get("c1_at_ps") or {}).get("1.0")
-        tau = oc.get("tau_1e_ps")
+        ch, tm, st = r.get("checks", {}), r.get("timings", {}), r["settings"]
+        rot = ch.get("rotations") or {}
         cen = ch.get("vdos_band_centres_THz", {})
         npz = path.with_suffix(".npz")
+        n_atoms = r.get("structure", {}).get("n_atoms", "?")
         lines.append(
-            f"| {r.get('name')} | {r.get('status')} | {r['settings']['shipped_frames']} | "
-            f"{ch.get('mean_temperature_K', float('nan')):.0f} | "
+            f"| {r.get('name')} | {r.get('status')} | {n_atoms} ({rot.get('n_groups', '?')}) | "
+            f"{st['timestep_fs']:g} | {st['equilibration_ps']:g} + {st['production_ps']:g} | "
+            f"{st['shipped_frames']} | {ch.get('mean_temperature_K', float('nan')):.0f} | "
             f"{ch.get('conserved_drift_meV_per_atom_ps') or float('nan'):+.3f} | "
-            f"{'—' if c1 is None else f'{c1:.2f}'} | {'—' if tau is None else f'{tau:.2f}'} | "
+            + (
+                f"{rot['n_events']} ({rot['n_groups_with_events']}) | "
+                f"{rot['c1_at_max_lag']:.2f} / {rot['c2_at_max_lag']:.2f} "
+                f"({rot['acf_max_lag_ps']:.1f} ps) | "
+                if rot
+                else "— | — | "
+            )
             + " / ".join(f"{cen[e]:.2f}" if e in cen else "—" for e in ("Li", "B", "H"))
             + f" | {tm.get('wall_s_per_step', float('nan')):.3f} | "
             f"{npz.stat().st_size / 1e6 if npz.is_file() else float('nan'):.2f} |"
