@@ -295,14 +295,21 @@ def test_make_gb_md_smoke(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "smoke: OK" in done.stdout
     records = sorted((tmp_path / "out").glob("*.json"))
-    assert len(records) == 2
-    rec = json.loads(records[0].read_text())
-    assert rec["engine"].startswith("LAMMPS") and rec["potential"]["doi"]
-    assert rec["md"]["npt_first_steps"] == 100 and rec["result"]["completed"]
-    assert rec["provenance"]["script"] == "scripts/make_gb_md.py"
-    with np.load(tmp_path / "out" / rec["file"]) as z:
-        assert z["positions"].dtype == np.float32
-        assert z["positions"].shape == (9, rec["system"]["n_atoms"], 3)
-        assert z["grain"].shape == (rec["system"]["n_atoms"],)
+    assert len(records) == 4  # GB cell and bulk control at two temperatures
+    kinds = []
+    for path in records:
+        rec = json.loads(path.read_text())
+        kinds.append(rec["system"]["kind"])
+        assert rec["engine"].startswith("LAMMPS") and rec["potential"]["doi"]
+        assert rec["potential"]["name"] == "Li2O_Pedone2006"
+        assert rec["md"]["npt_first_steps"] == 100 and rec["result"]["completed"]
+        assert rec["provenance"]["script"] == "scripts/make_gb_md.py"
+        assert rec["result"]["li_o_coordination_last_frame"]
+        with np.load(tmp_path / "out" / rec["file"]) as z:
+            assert z["positions"].dtype == np.float32
+            assert z["positions"].shape == (9, rec["system"]["n_atoms"], 3)
+            if rec["system"]["kind"] == "gb":
+                assert z["grain"].shape == (rec["system"]["n_atoms"],)
+    assert sorted(kinds) == ["bulk", "bulk", "gb", "gb"]
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
-    assert again.returncode == 0 and again.stdout.count("done (") == 2  # checkpoints honoured
+    assert again.returncode == 0 and again.stdout.count(": done;") == 4  # checkpoints honoured

@@ -19,6 +19,7 @@ from lilib.errors import (
 from lilib.potentials import (
     BuckinghamPair,
     BuckinghamPotential,
+    MorsePair,
     UnknownPotentialError,
     available_potentials,
     load_potential,
@@ -50,7 +51,7 @@ def custom(**changes):
 
 
 def test_shipped_sets_present_and_sourced():
-    assert {"LiF_TosiFumi1964", "LiCl_TosiFumi1964"} <= set(NAMES)
+    assert {"LiF_TosiFumi1964", "LiCl_TosiFumi1964", "Li2O_Pedone2006"} <= set(NAMES)
     for name in NAMES:
         pot = load_potential(name)
         assert pot.name == name
@@ -115,6 +116,44 @@ def test_lammps_commands_buckingham_form_and_coulomb_only():
         pot.to_lammps_commands(["Li", "F"])
 
 
+def test_pedone_set_matches_its_source_and_lammps_commands():
+    pot = load_potential("Li2O_Pedone2006")
+    assert pot.pair_style == "pedone + coul/long" and pot.charges == {"Li": 0.6, "O": -1.2}
+    for s in ("Li", "O"):  # PMMCS lists each cation's X–O Morse term under the cation
+        d0, alpha, r0 = pot.source_values[s]["morse_D0_alpha_r0"]
+        p = pot.pair(s, "O")
+        assert isinstance(p, MorsePair)
+        assert (p.D0_eV, p.alpha_1_A, p.r0_A, p.B_eV_A12) == (
+            d0, alpha, r0, pot.source_values[s]["repulsion"]
+        )  # fmt: skip
+    assert pot.pair("Li", "Li") is None
+    cmds = pot.to_lammps_commands(["O", "Li"], set_charges=False)
+    assert cmds[0] == "pair_style hybrid/overlay pedone 10 coul/long 10"
+    assert cmds[1] == "pair_coeff * * coul/long"
+    assert cmds[2].startswith("pair_coeff 1 1 pedone 0.042395 1.379316 3.618701 22")
+    assert cmds[3].startswith("pair_coeff 1 2 pedone 0.001114 3.429506 2.68136 1")
+    assert len(cmds) == 5, "Li-Li is Coulomb only: no pedone line"
+    assert json.loads(json.dumps(pot.to_dict()))["pairs"]["Li-O"]["r0_A"] == 2.68136
+
+
+def test_morse_pair_energy_and_errors():
+    p = MorsePair(0.04, 1.4, 3.6, 22.0)
+    r = 3.0
+    x = math.exp(-1.4 * (r - 3.6))
+    assert p.energy_eV(r) == pytest.approx(0.04 * (x * x - 2 * x) + 22.0 / r**12)
+    assert MorsePair(0.04, 1.4, 3.6, 0.0).energy_eV(3.6) == pytest.approx(-0.04)
+    with pytest.raises(ArgumentError, match="alpha"):
+        MorsePair(0.04, 0.0, 3.6, 1.0)
+    with pytest.raises(ArgumentError, match="mixes"):
+        custom(pairs={"Li-O": {"D0_eV": 0.1, "alpha_1_A": 2.0, "r0_A": 2.0, "B_eV_A12": 1.0},
+                      "O-O": {"A_eV": 1.0, "rho_A": 0.3, "C_eV_A6": 0.0}, "Li-Li": None})  # fmt: skip
+    with pytest.raises(ArgumentError, match="Morse"):
+        custom(pairs={"Li-O": {"D0_eV": 0.1, "alpha_1_A": 2.0}, "O-O": None, "Li-Li": None})
+    with pytest.raises(ArgumentError, match="unknown keys"):
+        custom(pairs={"Li-O": {"D0_eV": 0.1, "alpha_1_A": 2.0, "r0_A": 2.0, "B_eV_A12": 1.0,
+                               "extra": 1}, "O-O": None, "Li-Li": None})  # fmt: skip
+
+
 def test_pair_energy():
     p = BuckinghamPair(1000.0, 0.3, 10.0, 2.0)
     r = 2.0
@@ -132,9 +171,10 @@ def test_unknown_name_suggests():
 def test_potential_for_picks_and_refuses():
     assert potential_for(["Li", "F", "F", "Li"]).name == "LiF_TosiFumi1964"
     assert potential_for(["Cl", "Li"]).name == "LiCl_TosiFumi1964"
+    assert potential_for(["O", "Li", "Li"]).name == "Li2O_Pedone2006"
     with pytest.raises(UnsupportedElementError) as err:
-        potential_for(["Li", "O"])
-    assert err.value.element == "O" and "LiF_TosiFumi1964" in str(err.value)
+        potential_for(["Li", "S"])
+    assert err.value.element == "S" and "LiF_TosiFumi1964" in str(err.value)
     with pytest.raises(UnsupportedElementError) as err:
         potential_for(["Li", "F", "Cl"])  # no single shipped set has both halides
     assert err.value.element in {"F", "Cl"}
