@@ -200,7 +200,7 @@ def _gb_examples() -> dict[str, object]:
 NOT_RESULTS = {
     "SiteInfo", "StructureInfo", "OrderedResult", "PhononData", "ComputedPhonons",
     "StoredResult", "ScreenReport", "Task",
-    "BuckinghamPotential", "BuckinghamPair",  # potential parameters: inputs
+    "BuckinghamPotential", "BuckinghamPair", "MorsePair",  # potential parameters: inputs
 }  # fmt: skip
 
 
