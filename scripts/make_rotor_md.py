@@ -44,8 +44,17 @@ but this is NOT measured (DESIGN.md and the sevenn docs give no number): run
 (D ≈ 10⁻⁷ cm²/s gives ~0.1 hop per Li in 20 ps): hop–rotation coupling statistics need a longer
 production (``--production-ps``); rotations do not.
 
+The shipped run (2026-11-28, no GPU in that session) is the affordable cut of this protocol:
+``--supercell 2 2 1 --deuterium --temperatures 550 --threads 2 --equilibration-ps 1
+--production-ps 12`` — 48 atoms (8 BH4⁻), 13 000 steps of 1 fs; 0.42–0.47 s/step with 2 torch
+threads on an otherwise idle 2-core machine (``--benchmark 20``: 0.76 s/step with 1 thread), about
+1.1 s/step while other jobs shared the cores; the JSON records the wall time. A short probe of it
+found ~0.7 reorientations per BH4⁻ per ps, hence 12 ps for ≥ 50 events among the 8 groups.
+
 Usage::
 
+    python scripts/make_rotor_md.py --supercell 2 2 1 --deuterium --temperatures 550 \
+        --threads 2 --equilibration-ps 1 --production-ps 12      # the shipped run (~2-3 h on 2 cores)
     nice -n 10 python scripts/make_rotor_md.py                      # all temperatures (days on CPU)
     python scripts/make_rotor_md.py --temperatures 500 --device cuda
     python scripts/make_rotor_md.py --benchmark 30                  # step cost, estimated totals
