@@ -38,7 +38,9 @@ Usage::
 
     python scripts/make_gb_md.py --smoke            # small cells, 2 temperatures, temp dir, seconds
     python scripts/make_gb_md.py --estimate         # steps/s of the full cell → projected hours
-    nice -n 10 python scripts/make_gb_md.py --threads 2   # the full run (hours, checkpointed)
+    nice -n 10 python scripts/make_gb_md.py --threads 2   # the shipped set (~1 h, checkpointed)
+    python scripts/make_gb_md.py --in-plane-repeat 5 3 --grain-A 25 --bulk-repeat 6 6 6 \
+        --steps 100000 --schottky 12 --threads 2 --out runs/    # research size (thousands of atoms, 200 ps)
 """
 
 from __future__ import annotations
@@ -345,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="OpenMP threads for LAMMPS")
     parser.add_argument("--force", action="store_true", help="redo finished temperatures")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="subset of seeds")
+    parser.add_argument("--in-plane-repeat", type=int, nargs=2, default=None,
+                        help="CSL cells in the GB plane (research size: e.g. 5 3)")  # fmt: skip
+    parser.add_argument("--grain-A", type=float, default=None,
+                        help="minimum grain thickness, Å (research size: e.g. 25)")  # fmt: skip
+    parser.add_argument("--bulk-repeat", type=int, nargs=3, default=None,
+                        help="conventional cells of the bulk control (e.g. 6 6 6)")  # fmt: skip
     args = parser.parse_args(argv)
     command = shlex.join([SCRIPT, *(sys.argv[1:] if argv is None else argv)])
 
@@ -353,6 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         value = getattr(args, key)
         if value is not None:
             cfg[key] = tuple(value) if key == "temperatures" else value
+    for arg, key in (("in_plane_repeat", "in_plane_repeat"), ("grain_A", "min_grain_thickness_A"),
+                     ("bulk_repeat", "bulk_repeat")):  # fmt: skip
+        value = getattr(args, arg)
+        if value is not None:
+            cfg[key] = tuple(value) if isinstance(value, list) else value
     if args.estimate:
         estimate(cfg, args.threads)
         return 0
