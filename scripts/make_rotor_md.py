@@ -462,7 +462,7 @@ def make_one(temperature: float, settings: dict, calc, unit, relax_rec: dict, ou
             "(mass-weighted, Hann); shipped frames are 10 fs apart (Nyquist 50 THz): the B–H "
             "stretch (~70 THz) aliases in a VDOS computed from them",
             "orientation_c1": orientation_check(prod),
-            "rotations": rotation_check(prod),
+            "rotations": rotation_check(traj[shipped].astype(np.float32)),  # as shipped
             "production_ps": prod.duration_ps,
         },
         "timings": {
