@@ -313,7 +313,8 @@ def rotation_check(traj) -> dict:
     """Reorientation events and Legendre C1/C2 of the BH4⁻ groups (``lilib.rotations``)."""
     from lilib.rotations import rotation_analysis
 
-    ra = rotation_analysis(traj, centres="B", ligands="H", seed=0)
+    long_enough = traj.duration_ps >= 1.0  # the C1/C2 fit needs lags past 0.2 ps (smoke: not)
+    ra = rotation_analysis(traj, centres="B", ligands="H", seed=0, acf=long_enough)
     ev = ra.events.to_dataframe()
     acf = ra.acf
     return {
@@ -323,9 +324,9 @@ def rotation_check(traj) -> dict:
         "n_events": len(ev),
         "n_groups_with_events": int(ev["group"].nunique()) if len(ev) else 0,
         "rate_per_group_per_ps": float(len(ev) / ra.groups.n_groups / traj.duration_ps),
-        "acf_max_lag_ps": float(acf.times_ps[-1]),
-        "c1_at_max_lag": float(acf.c1[-1]),
-        "c2_at_max_lag": float(acf.c2[-1]),
+        "acf_max_lag_ps": float(acf.times_ps[-1]) if acf is not None else None,
+        "c1_at_max_lag": float(acf.c1[-1]) if acf is not None else None,
+        "c2_at_max_lag": float(acf.c2[-1]) if acf is not None else None,
     }
 
 
@@ -547,12 +548,12 @@ def write_readme(out: Path, readme: Path = DATA_ROOT / "README.md") -> None:
             f"{st['timestep_fs']:g} | {st['equilibration_ps']:g} + {st['production_ps']:g} | "
             f"{st['shipped_frames']} | {ch.get('mean_temperature_K', float('nan')):.0f} | "
             f"{ch.get('conserved_drift_meV_per_atom_ps') or float('nan'):+.3f} | "
+            + (f"{rot['n_events']} ({rot['n_groups_with_events']}) | " if rot else "— | ")
             + (
-                f"{rot['n_events']} ({rot['n_groups_with_events']}) | "
                 f"{rot['c1_at_max_lag']:.2f} / {rot['c2_at_max_lag']:.2f} "
                 f"({rot['acf_max_lag_ps']:.1f} ps) | "
-                if rot
-                else "— | — | "
+                if rot.get("c2_at_max_lag") is not None
+                else "— | "
             )
             + " / ".join(f"{cen[e]:.2f}" if e in cen else "—" for e in ("Li", "B", "H"))
             + f" | {tm.get('wall_s_per_step', float('nan')):.3f} | "
