@@ -23,3 +23,11 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """``data`` as indented JSON, written atomically."""
     text = json.dumps(data, indent=1) + "\n"
     atomic_write_bytes(path, lambda fh: fh.write(text.encode()))
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when it is missing or unreadable (a cache that is not there)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

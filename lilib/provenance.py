@@ -36,6 +36,8 @@ __all__ = [
     "record_file",
     "record_model",
     "report",
+    "run_environment",
+    "utc_now",
 ]
 
 #: method key → (reference, DOI)
@@ -165,6 +167,44 @@ def _git(root: Path, paths: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status), "describe": run("describe", "--always")}
 
 
+def utc_now() -> str:
+    """The current time, UTC, ISO 8601 to the second (the ``date`` of a data record)."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def run_environment(
+    packages: tuple[str, ...] | list[str],
+    root: str | os.PathLike | None = None,
+    paths: tuple[str, ...] = ("lilib", "scripts"),
+    **machine: Any,
+) -> dict[str, Any]:
+    """Provenance of a data-making run, taken when it starts: versions of Python and of
+    ``packages``, the git commit of ``root`` (and whether ``paths`` have uncommitted changes),
+    and the machine (platform, CPUs, usable CPUs, load average) plus ``machine`` extras."""
+    state = git_state(root, paths)
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = None
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "versions": {
+            "python": platform.python_version(),
+            **{p: package_version(p) for p in packages},
+        },
+        "lilib_git_commit": state["commit"],
+        "lilib_git_dirty": state["dirty"],
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+            "cpus": os.cpu_count(),
+            "cpus_usable": usable,
+            **machine,
+            "load_average_at_start": load,
+        },
+    }
+
+
 @dataclass(frozen=True)
 class ProvenanceReport:
     """Everything :func:`report` collected (see the module docstring); ``created`` in UTC."""
@@ -254,7 +294,7 @@ def report() -> ProvenanceReport:
     citations = [{"method": k, "reference": CITATIONS[k][0], "doi": CITATIONS[k][1]}
                  for k in cited]  # fmt: skip
     return ProvenanceReport(
-        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        created=utc_now(),
         python=platform.python_version(),
         platform=f"{platform.system()} {platform.machine()}",
         packages={p: package_version(p) for p in PACKAGES},

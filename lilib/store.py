@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lilib.errors import ArgumentError, StoreError
+from lilib.errors import ArgumentError, FileFormatError, StoreError
 from lilib.provenance import package_version
 
 __all__ = [
@@ -47,7 +47,9 @@ __all__ = [
     "StoredResult",
     "decode_result",
     "encode_result",
+    "read_result_file",
     "result_key",
+    "write_result_file",
 ]
 
 FORMAT = "lilib.store/1"
@@ -155,6 +157,42 @@ def encode_result(result: Any) -> str:
 def decode_result(text: str) -> Any:
     """The value :func:`encode_result` wrote."""
     return _decode(json.loads(text))
+
+
+def write_result_file(path: str | os.PathLike, result: Mapping[str, Any], fmt: str) -> Path:
+    """Write ``result`` (a dict of lilib results, arrays, plain values) as one JSON file with
+    ``"format": fmt``, atomically; :func:`read_result_file` reads it back. Returns the path."""
+    from lilib._files import atomic_write_bytes
+
+    path = Path(path)
+    if "format" in result:
+        raise ArgumentError("result", "the key 'format' is reserved for fmt")
+    text = encode_result({"format": fmt, **result})
+    atomic_write_bytes(path, lambda fh: fh.write(text.encode()))
+    return path
+
+
+def read_result_file(path: str | os.PathLike, fmt: str) -> dict[str, Any]:
+    """The dict a :func:`write_result_file` call with the same ``fmt`` wrote; FileFormatError
+    naming the file when it is not JSON, has another format or holds an unreadable value."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileFormatError(path, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(path, f"cannot be read as text: {exc}") from None
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise FileFormatError(path, f"not valid JSON ({exc})", getattr(exc, "lineno", None)) from None
+    if not isinstance(raw, dict) or raw.get("format") != fmt:
+        found = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
+        raise FileFormatError(path, f"expected format {fmt!r}, found {found!r}")
+    try:
+        return _decode(raw)
+    except Exception as exc:  # zlib, base64, shapes, a lilib type's own validation
+        raise FileFormatError(path, f"unreadable value ({type(exc).__name__}: {exc})") from None
 
 
 # ------------------------------------------------------------------------------ keys

@@ -43,12 +43,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as _dt
 import hashlib
 import json
 import math
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -66,8 +64,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from lilib._files import read_json  # noqa: E402
 from lilib.phonons.library_data import FORMAT, HOPS_FORMAT  # noqa: E402
-from lilib.provenance import git_state, package_version  # noqa: E402
+from lilib.provenance import run_environment, utc_now  # noqa: E402
 
 SCRIPT = "scripts/make_descriptors.py"
 OUT_DEFAULT = ROOT / "lilib" / "data" / "descriptors"
@@ -113,10 +112,6 @@ _HOP_KEYS = ("min_length_A", "n_images", "neb_fmax_eV_A", "perturb_A", "hessian_
 # ---------------------------------------------------------------------------- small helpers
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
 def _compact_json(record: dict) -> str:
     """JSON with indent 1, but every list of numbers on one line (the curves stay small)."""
     text = json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False)
@@ -130,13 +125,6 @@ def write_json(path: Path, record: dict) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(_compact_json(record) + "\n", encoding="utf-8")
     os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
 
 
 def _none_if_nan(x):
@@ -160,42 +148,13 @@ def round_curves(descriptors: dict, digits: int = 4) -> dict:
     return out
 
 
-def _git_commit() -> tuple[str | None, bool | None]:
-    """HEAD and whether lilib/ or scripts/ have uncommitted changes."""
-    state = git_state(ROOT, ("lilib", "scripts"))
-    return state["commit"], state["dirty"]
-
-
 def environment(model: str) -> dict:
     """Package versions, git commit and machine of this run."""
     import torch
 
-    commit, dirty = _git_commit()
     packages = ["lilib", "torch", "phonopy", "ase", "numpy", "spglib", "pymatgen", "e3nn"]
     packages.insert(1, "sevenn" if model == "sevennet-0" else "chgnet")
-    try:
-        load = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        load = None
-    return {
-        "versions": {
-            "python": platform.python_version(),
-            **{p: package_version(p) for p in packages},
-        },
-        "lilib_git_commit": commit,
-        "lilib_git_dirty": dirty,
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.machine(),
-            "cpus": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else None,
-            "torch_threads": torch.get_num_threads(),
-            "device": "cpu",
-            "load_average_at_start": load,
-        },
-    }
+    return run_environment(packages, ROOT, torch_threads=torch.get_num_threads(), device="cpu")
 
 
 class ForceTimer:
@@ -408,7 +367,7 @@ def make_one(name: str, model: str, out: Path, work: Path, settings: dict, comma
         calculators.check_coverage(atoms, model)
     except UnsupportedElementError as exc:
         rec = {**base, "status": "skipped", "reason": str(exc),
-               "provenance": {"date": _now(), "script": SCRIPT, "command": command}}  # fmt: skip
+               "provenance": {"date": utc_now(), "script": SCRIPT, "command": command}}  # fmt: skip
         write_json(jpath, rec)
         print(f"[{name}] {model}: skipped ({exc})", flush=True)
         return rec
@@ -481,7 +440,7 @@ def make_one(name: str, model: str, out: Path, work: Path, settings: dict, comma
             "(build/descriptors checkpoints); model load not included in total_s",
         },
         "provenance": {
-            "date": _now(),
+            "date": utc_now(),
             "script": SCRIPT,
             "command": command,
             "settings": settings,
@@ -608,7 +567,7 @@ def make_hop(name: str, model: str, out: Path, work: Path, hop: dict, command: s
             },
         ),
         "provenance": {
-            "date": _now(),
+            "date": utc_now(),
             "script": SCRIPT,
             "command": command,
             **environment(model),
@@ -647,7 +606,7 @@ def generate(names: list[str], models: list[str], out: Path, work: Path, setting
                 rec = {
                     "format": FORMAT, "name": name, "model": model, "status": "failed",
                     "reason": f"{type(exc).__name__}: {exc}",
-                    "provenance": {"date": _now(), "script": SCRIPT, "command": command},
+                    "provenance": {"date": utc_now(), "script": SCRIPT, "command": command},
                 }  # fmt: skip
                 write_json(out / model / f"{name}.json", rec)
                 records[model, name] = rec

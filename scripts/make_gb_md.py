@@ -29,6 +29,13 @@ Outputs per cell, seed and temperature, in ``--out`` (default ``lilib/data/md/gb
   the measured steps/s and wall time, Li–O coordination at the first and last frame, date,
   script, command, git commit, machine.
 
+- with ``--derive DIR``: ``<stem>.derived.json`` per run (``lilib.store.read_result_file`` with
+  ``DERIVED_FORMAT``): the analysis of notebook 14 (``ANALYSIS``) — the Li D(z) profile
+  (``lilib.gb.GBProfile``) of a GB cell, or the Li tracer D* (``lilib.md.Diffusivity``) and MSD
+  curve of a bulk control — with displacement checks, the run's record and this step's
+  provenance. Research-size runs ship this way (tens of kB instead of tens of MB):
+  ``lilib/data/md/gb_research/``.
+
 Checkpoints: ``--work`` (default ``build/gb_md``) holds one LAMMPS workdir per run
 (data file, logs, dump, restart files); a killed run resumes from its last restart file and
 appends, and a finished run (its ``.npz`` in ``--out``) is skipped (``--force`` redoes it).
@@ -39,16 +46,19 @@ Usage::
     python scripts/make_gb_md.py --smoke            # small cells, 2 temperatures, temp dir, seconds
     python scripts/make_gb_md.py --estimate         # steps/s of the full cell → projected hours
     nice -n 10 python scripts/make_gb_md.py --threads 2   # the shipped set (~1 h, checkpointed)
-    python scripts/make_gb_md.py --in-plane-repeat 5 3 --grain-A 25 --bulk-repeat 6 6 6 \
-        --steps 100000 --schottky 12 --threads 2 --out runs/    # research size (thousands of atoms, 200 ps)
+    # research size, as shipped in lilib/data/md/gb_research (3 015 + 1 479 atoms, 200 ps each,
+    # ~1 h per temperature on 2 cores), then its analysis:
+    python scripts/make_gb_md.py --in-plane-repeat 5 3 --grain-A 25 --bulk-repeat 5 5 5 \
+        --schottky 15 --steps 100000 --temperatures 1000 800 --seeds 2027 --threads 2 \
+        --out build/gb-research/out --work build/gb-research/work
+    python scripts/make_gb_md.py --derive-only --out build/gb-research/out \
+        --derive lilib/data/md/gb_research
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
-import platform
 import shlex
 import shutil
 import sys
@@ -67,12 +77,23 @@ from lilib.gb import build_gb  # noqa: E402
 from lilib.md import Trajectory  # noqa: E402
 from lilib.md.lammps import run_lammps_md, schottky_defects  # noqa: E402
 from lilib.potentials import load_potential  # noqa: E402
-from lilib.provenance import git_state  # noqa: E402
+from lilib.provenance import run_environment, utc_now  # noqa: E402
 
 SCRIPT = "scripts/make_gb_md.py"
 OUT_DEFAULT = ROOT / "lilib" / "data" / "md" / "gb"
 WORK_DEFAULT = ROOT / "build" / "gb_md"
 FORMAT = "lilib.gb-md.v1"
+DERIVED_FORMAT = "lilib.gb-md-derived.v1"
+#: the analysis of notebook 14, applied by ``--derive`` (frames 200 fs apart: lags 0.4 and 2 ps)
+ANALYSIS = {
+    "species": "Li",
+    "lag_frames": (2, 10),
+    "bin_width_A": 1.0,
+    "min_hops": 30,
+    "fit_window": (0.1, 0.5),
+    "moved_threshold_A": 1.6,
+    "msd_points": 400,
+}
 
 FULL = {
     "material": "Li2O",
@@ -108,30 +129,14 @@ SMOKE = dict(
     seeds=(2027,),
     npt_steps=100,
     steps=400,
-    dump_every=50,
+    dump_every=5,
     restart_every=200,
 )
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
-def _git() -> dict[str, Any]:
-    """HEAD and whether lilib/ or scripts/ have uncommitted changes."""
-    state = git_state(ROOT, ("lilib", "scripts"))
-    return {"commit": state["commit"], "dirty": state["dirty"]}
-
-
-def _machine() -> dict[str, Any]:
-    import os
-
-    return {
-        "node": platform.node(),
-        "processor": platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-    }
+def _environment(threads: int) -> dict[str, Any]:
+    """Versions, git state and machine, taken when a run starts (the code that ran)."""
+    return run_environment(("lilib", "lammps", "ase", "numpy"), ROOT, lammps_threads=threads)
 
 
 def build_system(cfg: dict[str, Any]):
@@ -211,6 +216,7 @@ def run_cell(
     """One MD run (GB cell or bulk control) and its shipped .npz/.json; returns the record."""
     stem = out / stem_name
     pot = load_potential(cfg["potential"])
+    environment = _environment(threads)
     t0 = time.perf_counter()
     run = run_lammps_md(
         atoms,
@@ -273,12 +279,11 @@ def run_cell(
             "coordination_cutoff_A": 2.6,
         },
         "provenance": {
-            "date": _now(),
+            "date": utc_now(),
             "script": SCRIPT,
             "command": command,
-            "git": _git(),
-            "machine": _machine(),
             "threads": threads,
+            **environment,
         },
     }
     stem.with_suffix(".json").write_text(json.dumps(record, indent=1, default=str) + "\n")
@@ -333,6 +338,83 @@ def estimate(cfg: dict[str, Any], threads: int, steps: int = 300) -> float:
     return run.steps_per_s
 
 
+def _displacement_checks(traj: Trajectory, threshold_A: float) -> dict[str, float]:
+    """⟨Δr²⟩ (Å²) of O and Li between the first and last frame, and the fraction of each
+    displaced by more than ``threshold_A`` (half the O–O distance: a melt moves most O)."""
+    out = {}
+    for s in ("O", "Li"):
+        sel = traj.select(s).positions
+        dr = np.asarray(sel[-1], dtype=np.float64) - np.asarray(sel[0], dtype=np.float64)
+        out[f"{s}_msd_first_last_A2"] = float((dr**2).sum(axis=1).mean())
+        out[f"{s}_moved_fraction"] = float(np.mean(np.linalg.norm(dr, axis=1) > threshold_A))
+    return out
+
+
+def derive(runs: Path, out: Path, command: str, force: bool = False) -> list[Path]:
+    """The analysis of every finished run in ``runs`` as ``<stem>.derived.json`` in ``out``:
+    the Li D(z) profile (``lilib.gb.GBProfile``) of a GB cell or the Li tracer D* (with its
+    MSD curve) of a bulk control, the displacement checks, the run's record and this step's
+    provenance. Small (tens of kB) where the trajectories are tens of MB."""
+    from lilib.gb import gb_profile
+    from lilib.md import transport
+    from lilib.store import write_result_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for jpath in sorted(runs.glob("*.json")):
+        if jpath.name.endswith(".derived.json"):
+            continue
+        record = json.loads(jpath.read_text())
+        if record.get("format") != FORMAT:
+            continue
+        target = out / f"{jpath.stem}.derived.json"
+        if target.is_file() and not force:
+            print(f"  {target.name}: exists; --force to redo")
+            continue
+        environment = _environment(threads=0)
+        t0 = time.perf_counter()
+        traj = load_trajectory(runs / record["file"])
+        result: dict[str, Any] = {"profile": None, "tracer": None, "msd": None}
+        if record["system"]["kind"] == "gb":
+            with np.load(runs / record["file"]) as z:  # planes of the NPT-equilibrated cell
+                planes = z["gb_positions_A"] * z["cell"][2, 2] / z["built_cell"][2, 2]
+            result["profile"] = gb_profile(
+                traj, planes, ANALYSIS["species"], lag_frames=ANALYSIS["lag_frames"],
+                bin_width_A=ANALYSIS["bin_width_A"], min_hops=ANALYSIS["min_hops"],
+                on_insufficient="mask",
+            )  # fmt: skip
+        else:
+            res = transport(traj.remove_drift(mobile="Li"), ANALYSIS["species"],
+                            fit_window=ANALYSIS["fit_window"])  # fmt: skip
+            step = max(1, res.msd.times_ps.size // ANALYSIS["msd_points"])
+            result["tracer"] = res.tracer
+            result["msd"] = {
+                "times_ps": res.msd.times_ps[::step].astype(np.float32),
+                "msd_A2": res.msd.msd_A2[::step].astype(np.float32),
+            }
+        write_result_file(
+            target,
+            {
+                "run": record,
+                "run_file_bytes": (runs / record["file"]).stat().st_size,
+                "checks": _displacement_checks(traj, ANALYSIS["moved_threshold_A"]),
+                **result,
+                "analysis": {
+                    **ANALYSIS,
+                    "wall_s": time.perf_counter() - t0,
+                    "date": utc_now(),
+                    "script": SCRIPT,
+                    "command": command,
+                    **environment,
+                },
+            },
+            DERIVED_FORMAT,
+        )
+        print(f"  {target.name}: {target.stat().st_size / 1e3:.0f} kB")
+        written.append(target)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny run in a temporary folder")
@@ -353,6 +435,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="minimum grain thickness, Å (research size: e.g. 25)")  # fmt: skip
     parser.add_argument("--bulk-repeat", type=int, nargs=3, default=None,
                         help="conventional cells of the bulk control (e.g. 6 6 6)")  # fmt: skip
+    parser.add_argument("--derive", type=Path, default=None, metavar="DIR",
+                        help="after the runs, write the analysis of every run in --out to DIR "
+                        "(<stem>.derived.json: D(z) or D*, checks, provenance)")  # fmt: skip
+    parser.add_argument("--derive-only", action="store_true",
+                        help="run no MD: only --derive the finished runs in --out")  # fmt: skip
     args = parser.parse_args(argv)
     command = shlex.join([SCRIPT, *(sys.argv[1:] if argv is None else argv)])
 
@@ -368,6 +455,11 @@ def main(argv: list[str] | None = None) -> int:
             cfg[key] = tuple(value) if isinstance(value, list) else value
     if args.estimate:
         estimate(cfg, args.threads)
+        return 0
+    if args.derive_only:
+        if args.derive is None or args.out is None:
+            parser.error("--derive-only needs --out (the runs) and --derive (where to write)")
+        derive(args.out, args.derive, command, force=args.force)
         return 0
 
     tmp = None
@@ -406,12 +498,21 @@ def main(argv: list[str] | None = None) -> int:
                     rec = run_gb(run_cfg, temperature, out, work, args.threads, system, command)
                 records.append(rec)
     print(f"total {time.perf_counter() - t0:.1f} s")
+    derive_to = args.derive or (tmp / "derived" if tmp else None)
+    derived = derive(out, derive_to, command, force=args.force) if derive_to else []
     if args.smoke:
         for rec in records:
             traj = load_trajectory(out / rec["file"])
             assert traj.n_frames == cfg["steps"] // cfg["dump_every"] + 1, traj
             assert rec["result"]["completed"] and rec["potential"]["doi"]
-        print(f"smoke: OK ({len(records)} runs; files in {out})")
+        from lilib.store import read_result_file
+
+        assert len(derived) == len(records), (derived, records)
+        for path in derived:
+            d = read_result_file(path, DERIVED_FORMAT)
+            assert (d["profile"] is None) != (d["tracer"] is None), path
+            assert d["run"]["file"] and d["analysis"]["lilib_git_commit"] is not None, path
+        print(f"smoke: OK ({len(records)} runs, {len(derived)} derived; files in {out})")
     return 0
 
 

@@ -70,11 +70,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as _dt
 import json
 import math
 import os
-import platform
 import shlex
 import shutil
 import sys
@@ -89,7 +87,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lilib.provenance import git_state, package_version  # noqa: E402
+from lilib._files import read_json  # noqa: E402
+from lilib.provenance import package_version, run_environment, utc_now  # noqa: E402
 
 SCRIPT = "scripts/make_rotor_md.py"
 FORMAT = "lilib.data.md.rotor/1"
@@ -136,10 +135,6 @@ SMOKE: dict[str, Any] = {
 # ---------------------------------------------------------------------------- small helpers
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
 def write_json(path: Path, record: dict) -> None:
     """Write atomically: a temporary name in the same folder, then ``os.replace``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,49 +143,16 @@ def write_json(path: Path, record: dict) -> None:
     os.replace(tmp, path)
 
 
-def read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
-
-
-def _git_commit() -> tuple[str | None, bool | None]:
-    """HEAD and whether lilib/ or scripts/ have uncommitted changes."""
-    state = git_state(ROOT, ("lilib", "scripts"))
-    return state["commit"], state["dirty"]
 
 
 def environment(device: str) -> dict:
     """Package versions, git commit and machine of this run."""
     import torch
 
-    commit, dirty = _git_commit()
     packages = ["lilib", "sevenn", "torch", "e3nn", "ase", "numpy", "scipy"]
-    try:
-        load = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        load = None
-    return {
-        "versions": {
-            "python": platform.python_version(),
-            **{p: package_version(p) for p in packages},
-        },
-        "lilib_git_commit": commit,
-        "lilib_git_dirty": dirty,
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.machine(),
-            "cpus": os.cpu_count(),
-            "torch_threads": torch.get_num_threads(),
-            "device": device,
-            "load_average_at_start": load,
-        },
-    }
+    return run_environment(packages, ROOT, torch_threads=torch.get_num_threads(), device=device)
 
 
 def _set_threads(n: int) -> None:
@@ -476,7 +438,12 @@ def make_one(temperature: float, settings: dict, calc, unit, relax_rec: dict, ou
             "note": "MD wall times add up over resumed calls (steps redone after a kill count "
             "twice); shared machine",
         },
-        "provenance": {"date": _now(), "script": SCRIPT, "command": command, **environment(device)},
+        "provenance": {
+            "date": utc_now(),
+            "script": SCRIPT,
+            "command": command,
+            **environment(device),
+        },
     }
     write_json(jpath, rec)
     c = spectrum.band_centres_THz

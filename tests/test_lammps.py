@@ -291,6 +291,7 @@ def test_make_gb_md_smoke(tmp_path):
 
     cmd = [sys.executable, str(ROOT / "scripts" / "make_gb_md.py"), "--smoke"]
     cmd += ["--out", str(tmp_path / "out"), "--work", str(tmp_path / "work")]
+    cmd += ["--derive", str(tmp_path / "derived")]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -308,9 +309,27 @@ def test_make_gb_md_smoke(tmp_path):
         assert rec["result"]["li_o_coordination_last_frame"]
         with np.load(tmp_path / "out" / rec["file"]) as z:
             assert z["positions"].dtype == np.float32
-            assert z["positions"].shape == (9, rec["system"]["n_atoms"], 3)
+            assert z["positions"].shape == (81, rec["system"]["n_atoms"], 3)
             if rec["system"]["kind"] == "gb":
                 assert z["grain"].shape == (rec["system"]["n_atoms"],)
     assert sorted(kinds) == ["bulk", "bulk", "gb", "gb"]
+    # the derived analysis (what research-size runs ship): D(z) of GB cells, D* of controls
+    from lilib.gb import GBProfile
+    from lilib.md import Diffusivity
+    from lilib.store import read_result_file
+
+    derived = sorted((tmp_path / "derived").glob("*.derived.json"))
+    assert [p.name.removesuffix(".derived.json") for p in derived] == [p.stem for p in records]
+    for path in derived:
+        d = read_result_file(path, "lilib.gb-md-derived.v1")
+        assert d["analysis"]["lag_frames"] == (2, 10) and d["analysis"]["script"]
+        assert 0.0 <= d["checks"]["O_moved_fraction"] <= 1.0
+        if d["run"]["system"]["kind"] == "gb":
+            prof = d["profile"]
+            assert isinstance(prof, GBProfile) and d["tracer"] is None
+            assert prof.species == "Li" and prof.n_slabs >= 3 and prof.hops.sum() > 0
+        else:
+            assert isinstance(d["tracer"], Diffusivity) and d["profile"] is None
+            assert d["tracer"].value_cm2_s > 0 and d["msd"]["times_ps"].size > 10
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert again.returncode == 0 and again.stdout.count(": done;") == 4  # checkpoints honoured

@@ -56,6 +56,12 @@ def test_git_state(tmp_path):
     assert len(clean["commit"]) == 40 and clean["dirty"] is False
     (tmp_path / "a.txt").write_text("2")
     assert provenance._git(tmp_path)["dirty"] is True
+    env = provenance.run_environment(["numpy", "no-such-dist"], tmp_path, paths=(), threads=3)
+    assert env["lilib_git_commit"] == clean["commit"] and env["lilib_git_dirty"] is True
+    assert env["versions"]["numpy"] and env["versions"]["no-such-dist"] is None
+    assert env["machine"]["threads"] == 3 and env["machine"]["cpus"] >= 1
+    json.dumps(env)
+    assert provenance.utc_now().endswith("+00:00")
 
 
 def test_unknown_citation_and_missing_file(tmp_path):

@@ -21,8 +21,15 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 
 import lilib
-from lilib.errors import ArgumentError, LilibError, StoreError
-from lilib.store import ResultStore, decode_result, encode_result, result_key
+from lilib.errors import ArgumentError, FileFormatError, LilibError, StoreError
+from lilib.store import (
+    ResultStore,
+    decode_result,
+    encode_result,
+    read_result_file,
+    result_key,
+    write_result_file,
+)
 
 # ------------------------------------------------------------------ every result type
 
@@ -275,6 +282,42 @@ def test_codec_refuses_foreign_types():
                                              '"type":"os:system","fields":{}}')  # fmt: skip
     with pytest.raises(ValueError, match="not a lilib type"):
         decode_result(forged)
+
+
+def test_result_file_round_trip(examples, tmp_path):
+    path = write_result_file(tmp_path / "r.json", dict(examples), "test.v1")
+    back = read_result_file(path, "test.v1")
+    assert back.pop("format") == "test.v1"
+    for name, value in examples.items():
+        _same(value, back[name], name)
+    with pytest.raises(ArgumentError, match="reserved"):
+        write_result_file(tmp_path / "x.json", {"format": "x"}, "test.v1")
+
+
+def test_result_file_bad_input_names_the_file(examples, tmp_path):
+    good = write_result_file(tmp_path / "good.json", {"d": examples["Diffusivity"]}, "test.v1")
+    with pytest.raises(FileFormatError, match=r"expected format 'other\.v1'"):
+        read_result_file(good, "other.v1")
+    cases = {
+        "missing.json": None,
+        "truncated.json": good.read_text()[:-40],
+        "list.json": "[1, 2]",
+        "binary.json": b"\xff\xfe\x00",
+        "bad_array.json": encode_result({"format": "test.v1", "a": np.arange(4.0)}).replace(
+            '"shape":[4]', '"shape":[5]'
+        ),
+        "bad_field.json": good.read_text().replace('"value_cm2_s"', '"valu_cm2_s"'),
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        elif text is not None:
+            path.write_text(text)
+        with pytest.raises(FileFormatError) as info:
+            read_result_file(path, "test.v1")
+        assert info.value.path == path, name
+    assert (tmp_path / "good.json").is_file() and not list(tmp_path.glob("*.tmp"))
 
 
 # ------------------------------------------------------------------ keys
