@@ -25,15 +25,14 @@ Usage: python benchmarks/bench_msd.py [--quick] [--atoms 500 --frames 20000] [--
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _runner import importable, run_child
 
 D_TRUE_A2_PS = 0.05
 DT_FS = 20.0
@@ -147,38 +146,11 @@ def make_walk(n_atoms: int, n_frames: int, seed: int = 0) -> tuple[np.ndarray, i
 
 def available(tool: str) -> str | None:
     """None when importable in a child, else the reason."""
-    code = f"import {PROBE[tool]}"
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env())
-    if r.returncode == 0:
-        return None
-    last = (r.stderr.strip().splitlines() or ["?"])[-1]
-    return last[:120]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        env[var] = "1"
-    repo = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (repo, env.get("PYTHONPATH", "")) if p)
-    return env
+    return importable(PROBE[tool])
 
 
 def run_tool(tool: str, npy: Path, n_li: int, box: float, timeout: float) -> dict:
-    args = [sys.executable, "-c", CHILD, tool, str(npy), str(n_li), str(DT_FS), str(box)]
-    t0 = time.perf_counter()
-    try:
-        r = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=_env())
-    except subprocess.TimeoutExpired:
-        return {"tool": tool, "error": f"timed out after {timeout:.0f} s"}
-    wall = time.perf_counter() - t0
-    for line in r.stdout.splitlines():
-        if line.startswith("RESULT "):
-            out = json.loads(line[7:])
-            out["wall_s"] = wall
-            return out
-    tail = (r.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"tool": tool, "error": tail[:160]}
+    return run_child(CHILD, tool, [str(npy), str(n_li), str(DT_FS), str(box)], timeout)
 
 
 def main() -> None:
