@@ -47,9 +47,9 @@ Usage::
     python scripts/make_gb_md.py --estimate         # steps/s of the full cell → projected hours
     nice -n 10 python scripts/make_gb_md.py --threads 2   # the shipped set (~1 h, checkpointed)
     # research size, as shipped in lilib/data/md/gb_research (3 015 + 1 479 atoms, 200 ps each,
-    # ~1 h per temperature on 2 cores), then its analysis:
+    # ~45 min per temperature on 2 cores), then its analysis:
     python scripts/make_gb_md.py --in-plane-repeat 5 3 --grain-A 25 --bulk-repeat 5 5 5 \
-        --schottky 15 --steps 100000 --temperatures 1000 800 --seeds 2027 --threads 2 \
+        --schottky 15 --steps 100000 --temperatures 1000 900 800 --seeds 2027 --threads 2 \
         --out build/gb-research/out --work build/gb-research/work
     python scripts/make_gb_md.py --derive-only --out build/gb-research/out \
         --derive lilib/data/md/gb_research
