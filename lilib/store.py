@@ -185,7 +185,9 @@ def read_result_file(path: str | os.PathLike, fmt: str) -> dict[str, Any]:
     try:
         raw = json.loads(text)
     except ValueError as exc:
-        raise FileFormatError(path, f"not valid JSON ({exc})", getattr(exc, "lineno", None)) from None
+        raise FileFormatError(
+            path, f"not valid JSON ({exc})", getattr(exc, "lineno", None)
+        ) from None
     if not isinstance(raw, dict) or raw.get("format") != fmt:
         found = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
         raise FileFormatError(path, f"expected format {fmt!r}, found {found!r}")
