@@ -498,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                     rec = run_gb(run_cfg, temperature, out, work, args.threads, system, command)
                 records.append(rec)
     print(f"total {time.perf_counter() - t0:.1f} s")
-    derive_to = args.derive or (tmp / "derived" if tmp else None)
+    derive_to = args.derive or (out / "derived" if args.smoke else None)
     derived = derive(out, derive_to, command, force=args.force) if derive_to else []
     if args.smoke:
         for rec in records:
