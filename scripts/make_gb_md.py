@@ -362,6 +362,7 @@ def derive(runs: Path, out: Path, command: str, force: bool = False) -> list[Pat
     from lilib.store import write_result_file
 
     out.mkdir(parents=True, exist_ok=True)
+    environment = _environment()  # before any file is written (rewrites would read as dirty)
     written = []
     for jpath in sorted(runs.glob("*.json")):
         if jpath.name.endswith(".derived.json"):
@@ -373,7 +374,6 @@ def derive(runs: Path, out: Path, command: str, force: bool = False) -> list[Pat
         if target.is_file() and not force:
             print(f"  {target.name}: exists; --force to redo")
             continue
-        environment = _environment()
         t0 = time.perf_counter()
         traj = load_trajectory(runs / record["file"])
         result: dict[str, Any] = {"profile": None, "tracer": None, "msd": None}
